@@ -1,0 +1,1 @@
+"""Federation with upstream identity providers (FranceConnect v2) and a local FC simulator."""

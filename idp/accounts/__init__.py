@@ -1,0 +1,1 @@
+"""Accounts: what people log in with (registry records are separate, see ``idp.registry``)."""

@@ -1,0 +1,164 @@
+"""``create_app(settings)``: the one place where services, middleware and routers are wired."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from idp.accounts.passwords import Passwords
+from idp.clock import Clock
+from idp.db import make_engine, make_session_factory
+from idp.oidc.interaction import Interactions
+from idp.oidc.keys import KeyManager
+from idp.oidc.server import Server
+from idp.oidc.tokens import TokenService
+from idp.security.audit import Audit
+from idp.security.csrf import CsrfCookieMiddleware, CsrfError, csrf_error_handler
+from idp.security.headers import SecurityHeadersMiddleware
+from idp.security.stores import make_stores
+from idp.settings import Settings
+from idp.state import AppState
+from idp.web.templating import Templates, mount_static
+
+log = logging.getLogger("educonnect")
+
+#: Paths that answer JSON errors (APIs and protocol endpoints); everything else gets a page.
+_JSON_PREFIXES = ("/api/", "/token", "/introspect", "/revoke", "/userinfo", "/jwks", "/.well-known", "/health", "/ready")
+
+_PAGE_ERRORS = {
+    404: ("Page introuvable", "La page que vous cherchez n'existe pas ou a été déplacée."),
+    405: ("Action impossible", "Cette page ne peut pas être utilisée de cette façon."),
+}
+
+
+def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
+    clock = clock or Clock()
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    keys = KeyManager(settings, sessions, clock)
+    stores = make_stores(settings, sessions, clock)
+    audit = Audit(sessions, clock)
+    tokens = TokenService(settings, keys, clock)
+    return AppState(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        clock=clock,
+        passwords=Passwords(settings),
+        keys=keys,
+        stores=stores,
+        templates=Templates(settings),
+        server=Server(settings, keys, tokens, clock, stores, audit),
+        tokens=tokens,
+        audit=audit,
+        interactions=Interactions(settings),
+    )
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, background: bool = True) -> FastAPI:
+    settings = settings or Settings()
+    settings.check_production()
+    state = build_state(settings, clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(state.keys.ensure_keys)
+        task = asyncio.create_task(_periodic(state)) if background else None
+        yield
+        if task:
+            task.cancel()
+        state.engine.dispose()
+
+    app = FastAPI(
+        title="EduConnect IdP",
+        version="0.1.0",
+        description="OpenID Connect provider of the French education system (guardians and pupils).",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.idp = state
+    _add_error_handlers(app, state)
+    app.add_middleware(CsrfCookieMiddleware, settings=settings)
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)
+    _include_routers(app, state)
+    mount_static(app)
+    return app
+
+
+def _include_routers(app: FastAPI, state: AppState) -> None:
+    from idp.accounts import login_routes
+    from idp.oidc import logout, routes
+    from idp.web import pages
+
+    app.include_router(routes.router)
+    app.include_router(logout.router)
+    app.include_router(login_routes.router)
+    app.include_router(pages.router)
+    if state.settings.demo_enabled:
+        from idp.demo import routes as demo
+
+        app.include_router(demo.router)
+    if state.settings.franceconnect_simulator:
+        from idp.federation_wiring import mount_simulator
+
+        mount_simulator(app, state)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(_JSON_PREFIXES)
+
+
+def _add_error_handlers(app: FastAPI, state: AppState) -> None:
+    app.add_exception_handler(CsrfError, csrf_error_handler(state.templates))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        title, message = _PAGE_ERRORS.get(exc.status_code, ("Erreur", "La demande n'a pas pu aboutir."))
+        return state.templates.error_page(request, title, message, exc.status_code, back_url="/")
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.errors()}, status_code=422)
+        return state.templates.error_page(
+            request, "Demande incorrecte", "Les informations envoyées sont incomplètes ou incorrectes.", 400
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        if _wants_json(request):
+            return JSONResponse({"error": "server_error"}, status_code=500)
+        return state.templates.error_page(
+            request,
+            "Service momentanément indisponible",
+            "Une erreur inattendue s'est produite. Réessayez dans quelques minutes.",
+            500,
+        )
+
+
+async def _periodic(state: AppState, every: float = 30.0) -> None:
+    """Back-channel logout retries and housekeeping, off the request path."""
+    from idp.oidc import backchannel
+
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await run_in_threadpool(backchannel.deliver_due, state)
+            janitor = state.extras.get("janitor")
+            if janitor:
+                await run_in_threadpool(janitor, state)
+        except Exception:  # keep the loop alive; the failure is logged
+            log.exception("periodic task failed")

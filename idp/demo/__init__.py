@@ -1,0 +1,1 @@
+"""The development relying party "LSUN démo" and the demo data set."""

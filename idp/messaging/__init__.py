@@ -1,0 +1,1 @@
+"""SMS and e-mail gateways: outbox (development), SMTP, HTTP SMS provider."""

@@ -1,0 +1,1 @@
+"""The OpenID Connect provider: Authlib server adapter, grants, claims, keys, sessions, logout."""

@@ -1,0 +1,1 @@
+"""Rate limits, CSRF, security headers and the audit trail."""

@@ -1,0 +1,145 @@
+"""The one settings class. Every value comes from the environment (prefix ``EDUCONNECT_``).
+
+Development defaults are convenient on purpose; outside ``development``/``test`` the ones that
+must never reach production make the app refuse to start (see ``check_production``).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+VAR_DIR = REPO_ROOT / "var"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EDUCONNECT_", extra="ignore")
+
+    #: development | test | production. Production refuses development defaults.
+    env: Literal["development", "test", "production"] = "development"
+    #: SQLAlchemy URL. SQLite (WAL) by default; PostgreSQL with ``postgresql+psycopg://``.
+    database_url: str = f"sqlite:///{VAR_DIR / 'educonnect.db'}"
+    #: Optional Redis URL: when set, SSO sessions, throttle counters and OTP state live there.
+    redis_url: str | None = None
+    #: Prefix of every Redis key (lets several deployments or test workers share a server).
+    redis_prefix: str = "educonnect:"
+    #: The issuer identifier; every endpoint URL is derived from it.
+    issuer: str = "http://localhost:8000"
+
+    #: Secret for CSRF tokens, signed cookies and pairwise subjects. Generated and kept in
+    #: ``var/`` in development; required in production.
+    secret_key: str | None = None
+    #: Key (any string, stretched with HKDF) that encrypts signing keys at rest.
+    key_encryption_key: str | None = None
+
+    #: argon2id parameters (OWASP minimum: m=19 MiB, t=2, p=1). Tests may lower them.
+    argon2_time_cost: int = 2
+    argon2_memory_cost: int = 19 * 1024
+    argon2_parallelism: int = 1
+
+    #: Lifetimes, in seconds.
+    authorization_code_ttl: int = 60
+    access_token_ttl: int = 600
+    id_token_ttl: int = 600
+    refresh_token_ttl: int = 30 * 24 * 3600
+    session_ttl: int = 8 * 3600
+    #: How long a rotated-out signing key stays published (must exceed every token TTL it signed).
+    key_retention: int = 2 * 24 * 3600
+
+    #: Login throttling: failures allowed per account and per address before a growing delay.
+    login_max_failures_account: int = 5
+    login_max_failures_address: int = 30
+    login_lock_base_seconds: int = 30
+    login_lock_max_seconds: int = 3600
+
+    #: Whether to register the development relying party ("LSUN démo") and its routes.
+    demo_enabled: bool = True
+    #: Messaging backends: ``outbox`` (development: stored, see ``educonnect outbox``), ``smtp``,
+    #: ``http`` (SMS only).
+    sms_backend: Literal["outbox", "http"] = "outbox"
+    mail_backend: Literal["outbox", "smtp"] = "outbox"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    mail_from: str = "EduConnect <ne-pas-repondre@educonnect.localhost>"
+    sms_http_url: str | None = None
+    sms_http_token: str | None = None
+
+    #: FranceConnect (upstream OIDC provider).
+    franceconnect_enabled: bool = False
+    franceconnect_discovery_url: str = "http://localhost:8000/fc/api/v2/.well-known/openid-configuration"
+    franceconnect_client_id: str = "educonnect-dev"
+    franceconnect_client_secret: str | None = None
+    #: The FranceConnect simulator (a development tool, never allowed in production).
+    franceconnect_simulator: bool = False
+
+    #: Académie-specific contact details shown on help pages.
+    assistance_phone: str = "03 80 44 84 20"
+    assistance_hours: str = "du lundi au vendredi, de 8h00 à 12h30 et de 13h30 à 17h30"
+    academy_name: str = "Académie de démonstration"
+
+    log_level: str = "INFO"
+    extra_trusted_hosts: list[str] = Field(default_factory=list)
+
+    @cached_property
+    def issuer_url(self) -> str:
+        return self.issuer.rstrip("/")
+
+    @cached_property
+    def is_local(self) -> bool:
+        host = urlsplit(self.issuer_url).hostname or ""
+        return host in {"localhost", "127.0.0.1", "::1"} or host.endswith(".localhost")
+
+    @cached_property
+    def cookie_secure(self) -> bool:
+        return urlsplit(self.issuer_url).scheme == "https" or not self.is_local
+
+    @cached_property
+    def secrets(self) -> dict[str, str]:
+        """Secret values, generated once per checkout in development."""
+        given = {"secret_key": self.secret_key, "key_encryption_key": self.key_encryption_key}
+        if all(given.values()):
+            return given  # type: ignore[return-value]
+        if self.env == "production":
+            raise RuntimeError("EDUCONNECT_SECRET_KEY and EDUCONNECT_KEY_ENCRYPTION_KEY are required")
+        path = VAR_DIR / "dev-secrets.json"
+        stored: dict[str, str] = {}
+        if path.exists():
+            stored = json.loads(path.read_text())
+        changed = False
+        for name in given:
+            if not stored.get(name):
+                stored[name] = secrets.token_urlsafe(32)
+                changed = True
+        if changed:
+            VAR_DIR.mkdir(exist_ok=True)
+            path.write_text(json.dumps(stored))
+            path.chmod(0o600)
+        return {name: given[name] or stored[name] for name in given}
+
+    def check_production(self) -> None:
+        """Refuse settings that only make sense on a developer's machine."""
+        if self.env != "production":
+            return
+        problems = []
+        if self.database_url.startswith("sqlite"):
+            problems.append("DATABASE_URL is SQLite")
+        if self.franceconnect_simulator:
+            problems.append("the FranceConnect simulator is enabled")
+        if self.demo_enabled:
+            problems.append("the demo relying party is enabled")
+        if self.sms_backend == "outbox" or self.mail_backend == "outbox":
+            problems.append("messages would go to the development outbox")
+        if not self.secret_key or not self.key_encryption_key:
+            problems.append("SECRET_KEY and KEY_ENCRYPTION_KEY must be set")
+        if urlsplit(self.issuer_url).scheme != "https":
+            problems.append("ISSUER must be https")
+        if problems:
+            raise RuntimeError("refusing to start in production: " + "; ".join(problems))

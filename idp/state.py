@@ -1,0 +1,45 @@
+"""The typed application state built once by ``create_app`` and reached through dependencies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from idp.clock import Clock
+from idp.settings import Settings
+
+if TYPE_CHECKING:
+    from idp.accounts.passwords import Passwords
+    from idp.oidc.interaction import Interactions
+    from idp.oidc.keys import KeyManager
+    from idp.oidc.server import Server
+    from idp.oidc.tokens import TokenService
+    from idp.security.audit import Audit
+    from idp.security.stores import Stores
+    from idp.web.templating import Templates
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock
+    passwords: Passwords
+    keys: KeyManager
+    stores: Stores
+    templates: Templates
+    server: Server
+    tokens: TokenService
+    audit: Audit
+    interactions: Interactions
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def uow(self):
+        """A unit of work: commits when the block ends normally, rolls back otherwise."""
+        from idp.db import unit_of_work
+
+        return unit_of_work(self.sessions)

@@ -1,0 +1,59 @@
+"""Small service pages: home, health and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlalchemy import text
+from starlette.responses import JSONResponse, Response
+
+from idp.deps import State
+
+router = APIRouter()
+
+
+@router.get("/health", operation_id="health", tags=["Operations"])
+def health() -> dict:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/ready", operation_id="ready", tags=["Operations"])
+def ready(state: State) -> Response:
+    """Readiness: the database (and Redis, when configured) answer."""
+    checks = {}
+    try:
+        with state.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure means not ready
+        checks["database"] = f"error: {type(exc).__name__}"
+    if state.stores.redis is not None:
+        try:
+            state.stores.redis.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"error: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
+    )
+
+
+@router.get("/", include_in_schema=False)
+def home(request: Request, state: State) -> Response:
+    from idp.oidc.authorize import current_session
+
+    with state.sessions() as db:
+        found = current_session(state, db, request)
+    if found:
+        _, account = found
+        message = f"Vous êtes connecté en tant que {account.given_name} {account.family_name} ({account.username})."
+        links = [("Se déconnecter", "/logout")]
+    else:
+        message = "ÉduConnect : un compte unique pour accéder aux services numériques des écoles et des établissements pour tous vos enfants."
+        links = [("Se connecter", "/login")]
+    if state.settings.demo_enabled:
+        links.append(("Service de démonstration « LSUN démo »", "/demo"))
+    return state.templates.render(
+        request, "message.html", {"title": "ÉduConnect", "message": message, "links": links}
+    )
