@@ -95,7 +95,22 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     return app
 
 
+#: Routers of the account journeys, each module exposing ``router``.
+_ACCOUNT_ROUTERS = (
+    "idp.accounts.activation_routes",
+    "idp.accounts.registration_routes",
+    "idp.accounts.recovery_routes",
+    "idp.accounts.profile_routes",
+    "idp.accounts.account_routes",
+    "idp.accounts.franceconnect_routes",
+    "idp.messaging.routes",
+)
+
+
 def _include_routers(app: FastAPI, state: AppState) -> None:
+    import importlib
+    import importlib.util
+
     from idp.accounts import login_routes
     from idp.oidc import logout, routes
     from idp.web import pages
@@ -104,6 +119,9 @@ def _include_routers(app: FastAPI, state: AppState) -> None:
     app.include_router(logout.router)
     app.include_router(login_routes.router)
     app.include_router(pages.router)
+    for name in _ACCOUNT_ROUTERS:
+        if importlib.util.find_spec(name) is not None:
+            app.include_router(importlib.import_module(name).router)
     if state.settings.demo_enabled:
         from idp.demo import routes as demo
 

@@ -74,15 +74,18 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
-        # pysqlite's legacy transaction handling would skip BEGIN before SELECTs, so reads
-        # and writes of one unit of work could see different snapshots; emit BEGIN ourselves.
+        # pysqlite's legacy transaction handling would skip BEGIN before SELECTs; emit it
+        # ourselves. A unit of work that reads and then writes must take the write lock up
+        # front (IMMEDIATE): upgrading a read snapshot after another writer committed fails at
+        # once with SQLITE_BUSY instead of waiting. Read-only units of work use plain BEGIN.
         @event.listens_for(engine, "connect")
         def _no_autobegin(dbapi_conn, _record) -> None:
             dbapi_conn.isolation_level = None
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn) -> None:
-            conn.exec_driver_sql("BEGIN")
+            readonly = conn.get_execution_options().get("idp_readonly")
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
@@ -96,19 +99,22 @@ _ambient: ContextVar[Session | None] = ContextVar("idp_unit_of_work", default=No
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+def unit_of_work(factory: sessionmaker[Session], *, readonly: bool = False) -> Iterator[Session]:
     """Commit on success, roll back on error: the only place transactions end.
 
     Re-entrant: inside an open unit of work (same thread or task) it joins it instead of opening
     a second transaction. Two transactions of one request would deadlock on SQLite's single
     writer lock, and a store write on another connection would leave the request's snapshot
     stale; joining avoids both, and everything the request does commits together.
+    ``readonly`` (a promise not to write) lets SQLite readers run alongside the writer.
     """
     outer = _ambient.get()
     if outer is not None:
         yield outer
         return
     session = factory()
+    if readonly:
+        session.connection(execution_options={"idp_readonly": True})
     token = _ambient.set(session)
     try:
         yield session

@@ -74,7 +74,8 @@ class Settings(BaseSettings):
 
     #: FranceConnect (upstream OIDC provider).
     franceconnect_enabled: bool = False
-    franceconnect_discovery_url: str = "http://localhost:8000/fc/api/v2/.well-known/openid-configuration"
+    #: Discovery URL of FranceConnect v2; defaults to the simulator when it is enabled.
+    franceconnect_discovery_url: str | None = None
     franceconnect_client_id: str = "educonnect-dev"
     franceconnect_client_secret: str | None = None
     #: The FranceConnect simulator (a development tool, never allowed in production).
@@ -91,6 +92,14 @@ class Settings(BaseSettings):
     @cached_property
     def issuer_url(self) -> str:
         return self.issuer.rstrip("/")
+
+    @cached_property
+    def franceconnect_discovery(self) -> str | None:
+        if self.franceconnect_discovery_url:
+            return self.franceconnect_discovery_url
+        if self.franceconnect_simulator:
+            return f"{self.issuer_url}/fc/api/v2/.well-known/openid-configuration"
+        return None
 
     @cached_property
     def is_local(self) -> bool:

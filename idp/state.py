@@ -38,8 +38,8 @@ class AppState:
     interactions: Interactions
     extras: dict[str, Any] = field(default_factory=dict)
 
-    def uow(self):
+    def uow(self, *, readonly: bool = False):
         """A unit of work: commits when the block ends normally, rolls back otherwise."""
         from idp.db import unit_of_work
 
-        return unit_of_work(self.sessions)
+        return unit_of_work(self.sessions, readonly=readonly)

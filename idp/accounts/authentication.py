@@ -48,42 +48,65 @@ def authenticate(state: AppState, username: str, password: str, ip: str) -> Logi
     """Check a password login. Call it outside any unit of work: it runs short transactions of
     its own so that no transaction (and no SQLite write lock) is held during argon2."""
     s = state.settings
-    throttle = state.stores.throttle
     name = normalise_username(username)
-    user_key = f"acct:{name}"
-    ip_key = f"ip:{ip}"
+    user_slot, user_wait = _reserve(state, f"acct:{name}", s.login_max_failures_account)
+    ip_slot, ip_wait = _reserve(state, f"ip:{ip}", s.login_max_failures_address)
+    if user_slot is None or ip_slot is None:
+        for slot in (user_slot, ip_slot):
+            if slot is not None:
+                state.stores.throttle.release(slot)
+        if user_slot is None and user_wait.locked_now:
+            with state.uow() as db:
+                _mark_locked(state, db, name, user_wait.seconds)
+        wait = user_wait if user_slot is None else ip_wait
+        if wait.locked_now:
+            state.audit.record_now("login.locked", ip=ip, detail={"identifier": name, "seconds": wait.seconds})
+        return LoginResult(None, too_many(wait.seconds))
 
-    for key in (user_key, ip_key):
-        if left := throttle.locked_for(key):
-            return LoginResult(None, too_many(left))
-
-    user_hits = throttle.hit(f"login:{user_key}", s.login_lock_max_seconds)
-    ip_hits = throttle.hit(f"login:{ip_key}", s.login_lock_max_seconds)
-    if user_hits > s.login_max_failures_account or ip_hits > s.login_max_failures_address:
-        key = user_key if user_hits > s.login_max_failures_account else ip_key
-        seconds = _lock(state, key)
-        with state.uow() as db:
-            if key == user_key:
-                _mark_locked(state, db, name, seconds)
-            state.audit.record(db, "login.locked", ip=ip, detail={"key": key, "seconds": seconds})
-        return LoginResult(None, too_many(seconds))
-
-    with state.uow() as db:
+    with state.uow(readonly=True) as db:
         found = db.execute(select(Account.id, Account.password_hash).where(Account.username == name)).first()
     account_id, password_hash = found if found else (None, None)
     if not state.passwords.verify(password_hash, password) or account_id is None:
         state.audit.record_now("login.failed", ip=ip, target_type="account", target_id=account_id)
         return LoginResult(None, BAD_CREDENTIALS)
 
-    # The password was right: give the slots back.
-    throttle.reset(f"login:{user_key}")
-    throttle.release(f"login:{ip_key}")
+    # The password was right: the identifier's failures are forgiven, the address's slot freed.
+    state.stores.throttle.reset(user_slot)
+    state.stores.throttle.release(ip_slot)
     with state.uow() as db:
         account = db.get(Account, account_id)
         error = _admit(state, account, password)
         if error is None:
             state.audit.record(db, "login.succeeded", actor_account_id=account.id, ip=ip, target_type="account", target_id=account.id)
     return LoginResult(None if error else account_id, error)
+
+
+@dataclass
+class _Wait:
+    seconds: int
+    locked_now: bool = False
+
+
+def _reserve(state: AppState, key: str, limit: int) -> tuple[str | None, _Wait]:
+    """Take an attempt slot for ``key``; return the slot's counter, or ``None`` and the wait.
+
+    Counters are per lock-out generation: locking bumps the generation, so attempts after the
+    lock start a fresh count. The lock is set *before* the generation moves and checked *after*
+    the hit, so an attempt racing a lock either lands on the full counter or sees the lock.
+    """
+    s = state.settings
+    throttle = state.stores.throttle
+    generation = throttle.count(f"lockouts:{key}")
+    counter = f"login:{key}:{generation}"
+    hits = throttle.hit(counter, s.login_lock_max_seconds)
+    if left := throttle.locked_for(key):
+        return None, _Wait(left)
+    if hits > limit:
+        seconds = min(s.login_lock_base_seconds * 2**generation, s.login_lock_max_seconds)
+        throttle.lock(key, seconds)
+        throttle.hit(f"lockouts:{key}", 24 * 3600)
+        return None, _Wait(seconds, locked_now=True)
+    return counter, _Wait(0)
 
 
 def _admit(state: AppState, account: Account, password: str) -> str | None:
@@ -104,16 +127,6 @@ def _admit(state: AppState, account: Account, password: str) -> str | None:
         account.state = AccountState.active
     account.last_login_at = now
     return None
-
-
-def _lock(state: AppState, key: str) -> int:
-    s = state.settings
-    throttle = state.stores.throttle
-    lockouts = throttle.hit(f"lockouts:{key}", 24 * 3600)
-    seconds = min(s.login_lock_base_seconds * 2 ** (lockouts - 1), s.login_lock_max_seconds)
-    throttle.lock(key, seconds)
-    throttle.reset(f"login:{key}")
-    return seconds
 
 
 def _mark_locked(state: AppState, db: Session, name: str, seconds: int) -> None:

@@ -29,7 +29,7 @@ def _login_page(state: AppState, request: Request, sealed: str | None, username:
     client_name = None
     if pending is not None:
         username = username or pending.params.get("login_hint", "")
-        with state.sessions() as db:
+        with state.uow(readonly=True) as db:
             client = db.get(Client, pending.params.get("client_id", ""))
             client_name = client.name if client else None
     links = {

@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from idp.accounts.models import Account
+from idp.accounts.steps import required_step
 from idp.oidc.claims import SCOPE_DESCRIPTIONS
 from idp.oidc.interaction import Pending, session_token
 from idp.oidc.models import Client, Consent
@@ -83,6 +84,12 @@ def authorize(state: AppState, request: Request, pending: Pending, token: str | 
                 if "none" in prompts:
                     raise LoginRequiredError(redirect_uri=req.payload.redirect_uri) from None
                 return login_redirect(state, pending)
+            step = required_step(account)
+            if step:
+                # Activation or a forced password change comes before any service.
+                if "none" in prompts:
+                    raise LoginRequiredError(redirect_uri=req.payload.redirect_uri)
+                return RedirectResponse(f"{step}?" + urlencode({"auth": state.interactions.seal(pending)}), status_code=303)
             if needs_consent(db, client, account, req.scope, prompts, pending):
                 if "none" in prompts:
                     raise ConsentRequiredError(redirect_uri=req.payload.redirect_uri)

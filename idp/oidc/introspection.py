@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
@@ -20,7 +22,25 @@ if TYPE_CHECKING:
     from idp.oidc.server import Server
 
 
-class Introspection(IntrospectionEndpoint):
+class UnsupportedTokenType(OAuth2Error):
+    """RFC 7009 §2.2.1 — an error response of RFC 6749 §5.2, hence 400 (Authlib says 401)."""
+
+    error = "unsupported_token_type"
+    status_code = 400
+
+
+class _TokenParams:
+    SUPPORTED_TOKEN_TYPES = ("access_token", "refresh_token")
+
+    def check_params(self, request, client) -> None:
+        if "token" not in request.form:
+            raise InvalidRequestError("Missing 'token' parameter.")
+        hint = request.form.get("token_type_hint")
+        if hint and hint not in self.SUPPORTED_TOKEN_TYPES:
+            raise UnsupportedTokenType()
+
+
+class Introspection(_TokenParams, IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = CONFIDENTIAL_AUTH
 
     def __init__(self, server: Server) -> None:
@@ -59,7 +79,7 @@ class Introspection(IntrospectionEndpoint):
         return body
 
 
-class Revocation(RevocationEndpoint):
+class Revocation(_TokenParams, RevocationEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
     def __init__(self, server: Server) -> None:

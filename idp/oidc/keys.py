@@ -112,7 +112,7 @@ class KeyManager:
     # -- reading -------------------------------------------------------------------------------
     def reload(self) -> _Snapshot:
         now = self._clock.now()
-        with self._sessions() as db:
+        with unit_of_work(self._sessions, readonly=True) as db:
             rows = list(db.scalars(select(SigningKey).order_by(SigningKey.created_at)))
         signing: dict[str, ECKey | RSAKey] = {}
         published = []

@@ -160,7 +160,7 @@ async def revoke_endpoint(request: Request, state: State) -> Response:
 
 
 def _oauth_call(state: AppState, request: Request, form, endpoint: str) -> Response:
-    with state.uow() as db:
+    with state.uow(readonly=endpoint == "introspection"):
         req = OAuthRequest(request, form=form)
         if endpoint == "token":
             response = state.server.create_token_response(req)
@@ -201,7 +201,7 @@ def _userinfo(state: AppState, request: Request, form) -> Response:
     claims = state.tokens.decode_access_token(token)
     if claims is None or "gid" not in claims:
         return _bearer_error("invalid_token", "The access token is invalid or expired.")
-    with state.uow() as db:
+    with state.uow(readonly=True) as db:
         if state.tokens.is_access_token_revoked(db, claims):
             return _bearer_error("invalid_token", "The access token was revoked.")
         grant = db.get(Grant, claims["gid"])

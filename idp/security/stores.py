@@ -95,7 +95,7 @@ class DbSessionStore:
         return token
 
     def _load(self, where) -> SessionData | None:
-        with unit_of_work(self._sessions) as db:
+        with unit_of_work(self._sessions, readonly=True) as db:
             row = db.scalar(select(SsoSession).where(where))
         if row is None or row.expires_at <= self._clock.now():
             return None
@@ -122,7 +122,7 @@ class DbSessionStore:
 
     def for_account(self, account_id: str) -> list[SessionData]:
         now = self._clock.now()
-        with unit_of_work(self._sessions) as db:
+        with unit_of_work(self._sessions, readonly=True) as db:
             rows = db.scalars(
                 select(SsoSession)
                 .where(SsoSession.account_id == account_id, SsoSession.expires_at > now)
@@ -176,7 +176,7 @@ class DbThrottleStore:
         return self._upsert(key, window)
 
     def count(self, key: str) -> int:
-        with unit_of_work(self._sessions) as db:
+        with unit_of_work(self._sessions, readonly=True) as db:
             row = db.get(ThrottleCounter, key)
         if row is None or row.window_ends_at <= self._clock.now():
             return 0
@@ -198,7 +198,7 @@ class DbThrottleStore:
         self._upsert(f"lock:{key}", seconds, lock=True)
 
     def locked_for(self, key: str) -> int:
-        with unit_of_work(self._sessions) as db:
+        with unit_of_work(self._sessions, readonly=True) as db:
             row = db.get(ThrottleCounter, f"lock:{key}")
         if row is None:
             return 0

@@ -43,7 +43,7 @@ def ready(state: State) -> Response:
 def home(request: Request, state: State) -> Response:
     from idp.oidc.authorize import current_session
 
-    with state.sessions() as db:
+    with state.uow(readonly=True) as db:
         found = current_session(state, db, request)
     if found:
         _, account = found

@@ -6,14 +6,21 @@ import pytest
 from starlette.testclient import TestClient
 
 from idp.app import create_app
+from idp.clock import FrozenClock
 from idp.settings import Settings
 from idp.state import AppState
 from tests.support.oidc import RP, Browser, make_account, make_rp
 
 
 @pytest.fixture
-def app(settings: Settings, engine):
-    return create_app(settings, background=False)
+def clock() -> FrozenClock:
+    """The app's clock: it stays put unless a test advances it (expiry, max_age, auth_time)."""
+    return FrozenClock()
+
+
+@pytest.fixture
+def app(settings: Settings, engine, clock):
+    return create_app(settings, clock=clock, background=False)
 
 
 @pytest.fixture

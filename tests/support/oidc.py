@@ -68,15 +68,15 @@ def make_rp(state: AppState, **overrides) -> RP:
     )
     with state.uow() as db:
         client, secret = create_client(db, spec, state.clock, state.settings.secrets["secret_key"])
-    return RP(client.client_id, secret, spec.redirect_uris[0], public=spec.public)
+    return RP(client.client_id, secret, spec.redirect_uris[0] if spec.redirect_uris else "", public=spec.public)
 
 
-def make_account(state: AppState, username: str = "j.martin", password: str = PASSWORD, **fields) -> Account:
-    now = state.clock.now()
+def make_account(app_state: AppState, username: str = "j.martin", password: str = PASSWORD, **fields) -> Account:
+    now = app_state.clock.now()
     values = dict(
         kind=AccountKind.guardian,
         username=username,
-        password_hash=state.passwords.hash(password),
+        password_hash=app_state.passwords.hash(password),
         state=AccountState.active,
         given_name="Jeanne",
         family_name="Martin",
@@ -88,7 +88,7 @@ def make_account(state: AppState, username: str = "j.martin", password: str = PA
         password_changed_at=now - timedelta(days=1),
     )
     values.update(fields)
-    with state.uow() as db:
+    with app_state.uow() as db:
         account = Account(**values)
         db.add(account)
     return account

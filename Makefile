@@ -1,0 +1,48 @@
+# EduConnect IdP — two commands from a fresh clone:
+#   make run    set everything up and serve the demo on http://localhost:$(PORT)
+#   make test   set everything up and run the whole suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test setup assets lint format openapi bench clean
+
+$(BIN)/educonnect $(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(VENV)/.installed
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+assets: node_modules/.package-lock.json
+	$(PYTHON) scripts/install_assets.py
+
+setup: $(VENV)/.installed assets
+
+run: setup
+	EDUCONNECT_ISSUER=http://localhost:$(PORT) $(BIN)/educonnect db upgrade
+	EDUCONNECT_ISSUER=http://localhost:$(PORT) $(BIN)/educonnect demo
+	EDUCONNECT_ISSUER=http://localhost:$(PORT) \
+	EDUCONNECT_FRANCECONNECT_SIMULATOR=true EDUCONNECT_FRANCECONNECT_ENABLED=true \
+	$(BIN)/educonnect serve --port $(PORT)
+
+test: setup
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+openapi: $(VENV)/.installed
+	$(BIN)/python scripts/export_openapi.py
+
+clean:
+	rm -rf $(VENV) node_modules idp/web/static/dsfr var
