@@ -61,7 +61,8 @@ def _resolve(state: AppState, db: Session, params: dict) -> tuple[Client | None,
     return client, claims
 
 
-@router.api_route("/logout", methods=["GET", "POST"], operation_id="end_session", response_class=Response)
+@router.get("/logout", operation_id="end_session", response_class=Response)
+@router.post("/logout", operation_id="end_session_post", response_class=Response)
 async def end_session_endpoint(request: Request, state: State, background: BackgroundTasks) -> Response:
     """End-session endpoint: ``id_token_hint``, ``post_logout_redirect_uri``, ``state``,
     ``client_id``, ``logout_hint``, ``ui_locales``."""

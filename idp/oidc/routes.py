@@ -88,7 +88,8 @@ def jwks(state: State) -> JSONResponse:
     return JSONResponse(state.keys.jwks(), headers={"Cache-Control": "public, max-age=60"})
 
 
-@router.api_route("/authorize", methods=["GET", "POST"], operation_id="authorize", response_class=Response)
+@router.get("/authorize", operation_id="authorize", response_class=Response)
+@router.post("/authorize", operation_id="authorize_post", response_class=Response)
 async def authorize_endpoint(request: Request, state: State) -> Response:
     """Authorization endpoint (OIDC Core §3.1.2.1): GET with a query or POST with a form."""
     if request.method == "POST":
@@ -171,7 +172,8 @@ def _oauth_call(state: AppState, request: Request, form, endpoint: str) -> Respo
         return response
 
 
-@router.api_route("/userinfo", methods=["GET", "POST"], operation_id="userinfo", response_class=JSONResponse)
+@router.get("/userinfo", operation_id="userinfo", response_class=JSONResponse)
+@router.post("/userinfo", operation_id="userinfo_post", response_class=JSONResponse)
 async def userinfo_endpoint(request: Request, state: State) -> Response:
     """UserInfo (OIDC Core §5.3): bearer token in the header, or in a POST form body."""
     form = None
