@@ -74,6 +74,7 @@ def authorize(state: AppState, request: Request, pending: Pending, token: str | 
             grant = state.server.get_consent_grant(req, end_user=account)
             prompts = set(req.payload.data.get("prompt", "").split())
             client: Client = req.client
+            check_unsupported(req)
             try:
                 check_id_token_hint(state, req, client, session)
                 check_prompt_login(prompts, pending, session)
@@ -105,6 +106,26 @@ def authorize(state: AppState, request: Request, pending: Pending, token: str | 
         except OAuth2Error as error:
             error.state = req.payload.state
             return error_response(state, request, error)
+
+
+class _NotSupported(OAuth2Error):
+    pass
+
+
+def check_unsupported(req: OAuthRequest) -> None:
+    """OIDC Core §6: request objects are not supported and must not be silently ignored."""
+    data = req.payload.data
+    for param, error in (
+        ("request", "request_not_supported"),
+        ("request_uri", "request_uri_not_supported"),
+        ("registration", "registration_not_supported"),
+    ):
+        if param in data:
+            raise _NotSupported(error=error, redirect_uri=req.payload.redirect_uri)
+    if data.get("response_mode", "query") != "query":
+        from authlib.oauth2.rfc6749 import InvalidRequestError
+
+        raise InvalidRequestError("Only 'response_mode=query' is supported.", redirect_uri=req.payload.redirect_uri)
 
 
 def add_issuer(state: AppState, response: Response) -> None:

@@ -160,8 +160,16 @@ async def revoke_endpoint(request: Request, state: State) -> Response:
     return await run_in_threadpool(_oauth_call, state, request, form, "revocation")
 
 
+def _readonly(form, endpoint: str) -> bool:
+    """Units of work that never write may run beside SQLite's single writer. A client
+    assertion records its ``jti`` (a write), so it never counts as read-only."""
+    if form.get("client_assertion"):
+        return False
+    return endpoint == "introspection" or form.get("grant_type") == "client_credentials"
+
+
 def _oauth_call(state: AppState, request: Request, form, endpoint: str) -> Response:
-    with state.uow(readonly=endpoint == "introspection"):
+    with state.uow(readonly=_readonly(form, endpoint)):
         req = OAuthRequest(request, form=form)
         if endpoint == "token":
             response = state.server.create_token_response(req)

@@ -65,6 +65,11 @@ class TestRequestValidation:
         params = browser.code_flow(rp, unknown_param="whatever", ui_locales="fr-FR en", acr_values="urn:x")
         assert "code" in params
 
+    def test_request_objects_are_refused_not_ignored(self, browser, rp):
+        assert query(browser.authorize(rp, request="eyJhbGciOiJub25lIn0.e30.").headers["location"])["error"] == "request_not_supported"
+        assert query(browser.authorize(rp, request_uri="https://rp/x").headers["location"])["error"] == "request_uri_not_supported"
+        assert query(browser.authorize(rp, response_mode="form_post").headers["location"])["error"] == "invalid_request"
+
     def test_ensure_request_without_nonce_succeeds_for_code_flow(self, browser, rp, account):
         assert "code" in browser.code_flow(rp, nonce=None)
 
