@@ -31,7 +31,17 @@ from idp.web.templating import Templates, mount_static
 log = logging.getLogger("educonnect")
 
 #: Paths that answer JSON errors (APIs and protocol endpoints); everything else gets a page.
-_JSON_PREFIXES = ("/api/", "/token", "/introspect", "/revoke", "/userinfo", "/jwks", "/.well-known", "/health", "/ready")
+_JSON_PREFIXES = (
+    "/api/",
+    "/token",
+    "/introspect",
+    "/revoke",
+    "/userinfo",
+    "/jwks",
+    "/.well-known",
+    "/health",
+    "/ready",
+)
 
 _PAGE_ERRORS = {
     404: ("Page introuvable", "La page que vous cherchez n'existe pas ou a été déplacée."),
@@ -63,7 +73,9 @@ def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
     )
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None, background: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, background: bool = True
+) -> FastAPI:
     settings = settings or Settings()
     settings.check_production()
     state = build_state(settings, clock)
@@ -80,7 +92,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app = FastAPI(
         title="EduConnect IdP",
         version="0.1.0",
-        description="OpenID Connect provider of the French education system (guardians and pupils).",
+        description="OpenID Connect provider of the French education system "
+        "(guardians and pupils).",
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
@@ -142,8 +155,12 @@ def _add_error_handlers(app: FastAPI, state: AppState) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_json(request):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-        title, message = _PAGE_ERRORS.get(exc.status_code, ("Erreur", "La demande n'a pas pu aboutir."))
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            )
+        title, message = _PAGE_ERRORS.get(
+            exc.status_code, ("Erreur", "La demande n'a pas pu aboutir.")
+        )
         return state.templates.error_page(request, title, message, exc.status_code, back_url="/")
 
     @app.exception_handler(RequestValidationError)
@@ -151,7 +168,10 @@ def _add_error_handlers(app: FastAPI, state: AppState) -> None:
         if _wants_json(request):
             return JSONResponse({"detail": exc.errors()}, status_code=422)
         return state.templates.error_page(
-            request, "Demande incorrecte", "Les informations envoyées sont incomplètes ou incorrectes.", 400
+            request,
+            "Demande incorrecte",
+            "Les informations envoyées sont incomplètes ou incorrectes.",
+            400,
         )
 
     @app.exception_handler(Exception)

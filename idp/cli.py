@@ -94,12 +94,23 @@ def clients() -> None:
 @click.option("--public", is_flag=True, help="A public client (no secret; PKCE required).")
 @click.option("--grant-type", "grant_types", multiple=True)
 @click.option("--scope", "scopes", multiple=True)
-@click.option("--auth-method", "auth_method", help="client_secret_basic (default), client_secret_post, private_key_jwt, none")
+@click.option(
+    "--auth-method",
+    "auth_method",
+    help="client_secret_basic (default), client_secret_post, private_key_jwt, none",
+)
 @click.option("--jwks-uri")
 @click.option("--jwks-file", type=click.File("r"), help="A JWKS file for private_key_jwt.")
-@click.option("--subject-type", type=click.Choice(["pairwise", "public"]), default="pairwise", show_default=True)
+@click.option(
+    "--subject-type",
+    type=click.Choice(["pairwise", "public"]),
+    default="pairwise",
+    show_default=True,
+)
 @click.option("--sector-identifier")
-@click.option("--id-token-alg", type=click.Choice(["ES256", "RS256"]), default="ES256", show_default=True)
+@click.option(
+    "--id-token-alg", type=click.Choice(["ES256", "RS256"]), default="ES256", show_default=True
+)
 @click.option("--first-party", is_flag=True, help="Trusted service: no consent screen.")
 @click.option("--allow-ine", is_flag=True, help="May receive pupils' INE.")
 @click.option("--client-id", help="Choose the client_id (default: random).")
@@ -132,8 +143,12 @@ def clients_create(**options) -> None:
     state = build_state(_settings())
     try:
         with state.uow() as session:
-            client, secret = create_client(session, spec, state.clock, state.settings.secrets["secret_key"])
-            state.audit.record(session, "client.created", client_id=client.client_id, detail={"name": client.name})
+            client, secret = create_client(
+                session, spec, state.clock, state.settings.secrets["secret_key"]
+            )
+            state.audit.record(
+                session, "client.created", client_id=client.client_id, detail={"name": client.name}
+            )
     except ClientError as exc:
         raise click.ClickException(str(exc)) from exc
     result = {"client_id": client.client_id}
@@ -159,7 +174,10 @@ def demo(as_json: bool) -> None:
     click.echo("Demo logins:")
     for login in logins:
         note = f"  ({login['note']})" if login.get("note") else ""
-        click.echo(f"  {login['kind']:<9} {login['username']:<14} {login['password'] or '-':<24} {login['state']}{note}")
+        password = login["password"] or "-"
+        click.echo(
+            f"  {login['kind']:<9} {login['username']:<14} {password:<24} {login['state']}{note}"
+        )
 
 
 def _attach_optional_groups() -> None:

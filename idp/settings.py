@@ -117,7 +117,9 @@ class Settings(BaseSettings):
         if all(given.values()):
             return given  # type: ignore[return-value]
         if self.env == "production":
-            raise RuntimeError("EDUCONNECT_SECRET_KEY and EDUCONNECT_KEY_ENCRYPTION_KEY are required")
+            raise RuntimeError(
+                "EDUCONNECT_SECRET_KEY and EDUCONNECT_KEY_ENCRYPTION_KEY are required"
+            )
         path = VAR_DIR / "dev-secrets.json"
         stored: dict[str, str] = {}
         if path.exists():

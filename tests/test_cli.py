@@ -26,7 +26,12 @@ def run(database_url, tmp_path):
 
     def call(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run(
-            [sys.executable, "-m", "idp.cli", *args], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+            [sys.executable, "-m", "idp.cli", *args],
+            env=env,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         if ok:
             assert result.returncode == 0, result.stderr
@@ -40,26 +45,66 @@ def test_db_upgrade(run):
 
 
 def test_clients_create_confidential(run, engine):
-    out = json.loads(run("clients", "create", "--name", "LSUN", "--redirect-uri", "https://lsun.example.fr/cb",
-                         "--post-logout-redirect-uri", "https://lsun.example.fr/bye", "--scope", "openid",
-                         "--scope", "children", "--json").stdout)
+    out = json.loads(
+        run(
+            "clients",
+            "create",
+            "--name",
+            "LSUN",
+            "--redirect-uri",
+            "https://lsun.example.fr/cb",
+            "--post-logout-redirect-uri",
+            "https://lsun.example.fr/bye",
+            "--scope",
+            "openid",
+            "--scope",
+            "children",
+            "--json",
+        ).stdout
+    )
     assert out["client_id"] and len(out["client_secret"]) >= 40
     from sqlalchemy import text
 
     with engine.connect() as conn:
-        stored = conn.execute(text("SELECT secret_hash FROM oauth_clients WHERE client_id = :c"), {"c": out["client_id"]}).scalar_one()
+        stored = conn.execute(
+            text("SELECT secret_hash FROM oauth_clients WHERE client_id = :c"),
+            {"c": out["client_id"]},
+        ).scalar_one()
     assert out["client_secret"] not in stored  # hashed
 
 
 def test_clients_create_public(run):
-    out = json.loads(run("clients", "create", "--name", "SPA", "--redirect-uri", "http://localhost:3000/cb", "--public", "--json").stdout)
+    out = json.loads(
+        run(
+            "clients",
+            "create",
+            "--name",
+            "SPA",
+            "--redirect-uri",
+            "http://localhost:3000/cb",
+            "--public",
+            "--json",
+        ).stdout
+    )
     assert "client_secret" not in out
 
 
 def test_clients_create_rejects_bad_input(run):
-    result = run("clients", "create", "--name", "Bad", "--redirect-uri", "http://evil.example/cb", ok=False)
+    result = run(
+        "clients", "create", "--name", "Bad", "--redirect-uri", "http://evil.example/cb", ok=False
+    )
     assert result.returncode != 0 and "https" in result.stderr
-    result = run("clients", "create", "--name", "Bad", "--redirect-uri", "https://a.example/cb", "--scope", "nope", ok=False)
+    result = run(
+        "clients",
+        "create",
+        "--name",
+        "Bad",
+        "--redirect-uri",
+        "https://a.example/cb",
+        "--scope",
+        "nope",
+        ok=False,
+    )
     assert result.returncode != 0 and "unknown scope" in result.stderr
 
 

@@ -60,11 +60,15 @@ def authenticate(state: AppState, username: str, password: str, ip: str) -> Logi
                 _mark_locked(state, db, name, user_wait.seconds)
         wait = user_wait if user_slot is None else ip_wait
         if wait.locked_now:
-            state.audit.record_now("login.locked", ip=ip, detail={"identifier": name, "seconds": wait.seconds})
+            state.audit.record_now(
+                "login.locked", ip=ip, detail={"identifier": name, "seconds": wait.seconds}
+            )
         return LoginResult(None, too_many(wait.seconds))
 
     with state.uow(readonly=True) as db:
-        found = db.execute(select(Account.id, Account.password_hash).where(Account.username == name)).first()
+        found = db.execute(
+            select(Account.id, Account.password_hash).where(Account.username == name)
+        ).first()
     account_id, password_hash = found if found else (None, None)
     if not state.passwords.verify(password_hash, password) or account_id is None:
         state.audit.record_now("login.failed", ip=ip, target_type="account", target_id=account_id)
@@ -77,7 +81,14 @@ def authenticate(state: AppState, username: str, password: str, ip: str) -> Logi
         account = db.get(Account, account_id)
         error = _admit(state, account, password)
         if error is None:
-            state.audit.record(db, "login.succeeded", actor_account_id=account.id, ip=ip, target_type="account", target_id=account.id)
+            state.audit.record(
+                db,
+                "login.succeeded",
+                actor_account_id=account.id,
+                ip=ip,
+                target_type="account",
+                target_id=account.id,
+            )
     return LoginResult(None if error else account_id, error)
 
 
@@ -114,7 +125,11 @@ def _admit(state: AppState, account: Account, password: str) -> str | None:
     now = state.clock.now()
     if account.state in (AccountState.disabled, AccountState.retired):
         return DISABLED
-    if account.state == AccountState.notified and account.notification_expires_at and account.notification_expires_at <= now:
+    if (
+        account.state == AccountState.notified
+        and account.notification_expires_at
+        and account.notification_expires_at <= now
+    ):
         account.state = AccountState.expired
         return EXPIRED
     if account.state == AccountState.expired:

@@ -24,7 +24,14 @@ from idp.state import AppState
 router = APIRouter(include_in_schema=False)
 
 
-def _login_page(state: AppState, request: Request, sealed: str | None, username: str = "", error: str | None = None, status: int = 200) -> Response:
+def _login_page(
+    state: AppState,
+    request: Request,
+    sealed: str | None,
+    username: str = "",
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
     pending = state.interactions.open(sealed)
     client_name = None
     if pending is not None:
@@ -39,7 +46,9 @@ def _login_page(state: AppState, request: Request, sealed: str | None, username:
     }
     franceconnect_url = None
     if state.settings.franceconnect_enabled:
-        franceconnect_url = "/franceconnect/login" + (f"?{urlencode({'auth': sealed})}" if pending else "")
+        franceconnect_url = "/franceconnect/login" + (
+            f"?{urlencode({'auth': sealed})}" if pending else ""
+        )
     return state.templates.render(
         request,
         "login.html",
@@ -67,13 +76,27 @@ async def login_submit(request: Request, state: State) -> Response:
     form = await request.form()
     verify_csrf(request, form.get("csrf_token"))
     return await run_in_threadpool(
-        _login, state, request, str(form.get("username", "")), str(form.get("password", "")), form.get("auth")
+        _login,
+        state,
+        request,
+        str(form.get("username", "")),
+        str(form.get("password", "")),
+        form.get("auth"),
     )
 
 
-def _login(state: AppState, request: Request, username: str, password: str, sealed: str | None) -> Response:
+def _login(
+    state: AppState, request: Request, username: str, password: str, sealed: str | None
+) -> Response:
     if not username.strip() or not password:
-        return _login_page(state, request, sealed, username, "Saisissez votre identifiant et votre mot de passe.", 400)
+        return _login_page(
+            state,
+            request,
+            sealed,
+            username,
+            "Saisissez votre identifiant et votre mot de passe.",
+            400,
+        )
     result = authenticate(state, username, password, client_ip(request))
     if result.account_id is None:
         return _login_page(state, request, sealed, username, result.error, 400)
@@ -87,7 +110,9 @@ def _login(state: AppState, request: Request, username: str, password: str, seal
     pending = state.interactions.open(sealed)
     if step:
         query = urlencode({"auth": sealed}) if pending else ""
-        response: Response = RedirectResponse(step + (f"?{query}" if query else ""), status_code=303)
+        response: Response = RedirectResponse(
+            step + (f"?{query}" if query else ""), status_code=303
+        )
     elif pending is not None:
         pending.login_at = session.auth_time
         response = authorize(state, request, pending, token)
@@ -104,11 +129,16 @@ async def consent_submit(request: Request, state: State) -> Response:
     return await run_in_threadpool(_consent, state, request, form.get("auth"), form.get("decision"))
 
 
-def _consent(state: AppState, request: Request, sealed: str | None, decision: str | None) -> Response:
+def _consent(
+    state: AppState, request: Request, sealed: str | None, decision: str | None
+) -> Response:
     pending = state.interactions.open(sealed)
     if pending is None:
         return state.templates.error_page(
-            request, "Demande expirée", "La demande de connexion a expiré. Retournez sur le service et recommencez.", 400
+            request,
+            "Demande expirée",
+            "La demande de connexion a expiré. Retournez sur le service et recommencez.",
+            400,
         )
     if decision != "allow":
         return deny(state, request, pending)

@@ -106,7 +106,9 @@ class FederatedIdentity(Base):
     __table_args__ = (UniqueConstraint("provider", "subject", name="uq_federated_identity"),)
 
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
     provider: Mapped[str] = mapped_column(String(40))
     subject: Mapped[str] = mapped_column(String(255))
     linked_at: Mapped[datetime]

@@ -1,4 +1,4 @@
-""""LSUN démo": a relying party served next to the IdP in development, so a newcomer can click
+""" "LSUN démo": a relying party served next to the IdP in development, so a newcomer can click
 through the whole flow. It is a real client of our own endpoints over HTTP, built on Authlib's
 OAuth client (PKCE, state, nonce) with ID-token verification against the published JWKS.
 """
@@ -61,7 +61,9 @@ def _client(state: AppState) -> OAuth2Client:
 
 
 def _page(state: AppState, request: Request, **context) -> Response:
-    return state.templates.render(request, "demo.html", {"received_logouts": list(RECEIVED_LOGOUTS), **context})
+    return state.templates.render(
+        request, "demo.html", {"received_logouts": list(RECEIVED_LOGOUTS), **context}
+    )
 
 
 @router.get("")
@@ -82,7 +84,13 @@ def login(request: Request, state: State, prompt: str | None = None) -> Response
             **({"prompt": prompt} if prompt else {}),
         )
     response = RedirectResponse(url, status_code=303)
-    response.set_cookie(COOKIE, _seal(state, {"state": oauth_state, "nonce": nonce, "verifier": verifier}), httponly=True, samesite="lax", secure=state.settings.cookie_secure)
+    response.set_cookie(
+        COOKIE,
+        _seal(state, {"state": oauth_state, "nonce": nonce, "verifier": verifier}),
+        httponly=True,
+        samesite="lax",
+        secure=state.settings.cookie_secure,
+    )
     return response
 
 
@@ -95,7 +103,9 @@ def _callback(state: AppState, request: Request) -> Response:
     pending = _open(state, request.cookies.get(COOKIE)) or {}
     params = request.query_params
     if params.get("error"):
-        return _page(state, request, error=f"{params['error']} : {params.get('error_description', '')}")
+        return _page(
+            state, request, error=f"{params['error']} : {params.get('error_description', '')}"
+        )
     if not pending.get("state") or params.get("state") != pending["state"]:
         return _page(state, request, error="Paramètre state inattendu : la connexion est refusée.")
     if params.get("iss") != state.settings.issuer_url:
@@ -108,7 +118,9 @@ def _callback(state: AppState, request: Request) -> Response:
             )
             userinfo = client.get(f"{iss}/userinfo").json()
         jwks = httpx.get(f"{iss}/jwks", timeout=10.0).json()
-        decoded = jwt.decode(token["id_token"], KeySet.import_key_set(jwks), algorithms=["ES256", "RS256"])
+        decoded = jwt.decode(
+            token["id_token"], KeySet.import_key_set(jwks), algorithms=["ES256", "RS256"]
+        )
         jwt.JWTClaimsRegistry(
             iss={"essential": True, "value": iss},
             aud={"essential": True, "value": DEMO_CLIENT_ID},
@@ -117,8 +129,16 @@ def _callback(state: AppState, request: Request) -> Response:
         ).validate(decoded.claims)
     except (httpx.HTTPError, JoseError, KeyError, ValueError) as exc:
         return _page(state, request, error=f"Échec de la connexion : {exc}")
-    response = _page(state, request, id_token=token["id_token"], id_claims=decoded.claims, userinfo=userinfo)
-    response.set_cookie(COOKIE, _seal(state, {"id_token": token["id_token"]}), httponly=True, samesite="lax", secure=state.settings.cookie_secure)
+    response = _page(
+        state, request, id_token=token["id_token"], id_claims=decoded.claims, userinfo=userinfo
+    )
+    response.set_cookie(
+        COOKIE,
+        _seal(state, {"id_token": token["id_token"]}),
+        httponly=True,
+        samesite="lax",
+        secure=state.settings.cookie_secure,
+    )
     return response
 
 
@@ -126,7 +146,17 @@ def _callback(state: AppState, request: Request) -> Response:
 def logout(request: Request, state: State) -> Response:
     session = _open(state, request.cookies.get(COOKIE)) or {}
     iss = state.settings.issuer_url
-    query = httpx.QueryParams({"post_logout_redirect_uri": f"{iss}/demo", "state": secrets.token_urlsafe(12), **({"id_token_hint": session["id_token"]} if session.get("id_token") else {"client_id": DEMO_CLIENT_ID})})
+    query = httpx.QueryParams(
+        {
+            "post_logout_redirect_uri": f"{iss}/demo",
+            "state": secrets.token_urlsafe(12),
+            **(
+                {"id_token_hint": session["id_token"]}
+                if session.get("id_token")
+                else {"client_id": DEMO_CLIENT_ID}
+            ),
+        }
+    )
     response = RedirectResponse(f"{iss}/logout?{query}", status_code=303)
     response.delete_cookie(COOKIE)
     return response
@@ -142,8 +172,18 @@ def _receive_logout(state: AppState, logout_token: str) -> Response:
     iss = state.settings.issuer_url
     try:
         decoded = jwt.decode(logout_token, state.keys.public_keys(), algorithms=["ES256", "RS256"])
-        jwt.JWTClaimsRegistry(iss={"essential": True, "value": iss}, aud={"essential": True, "value": DEMO_CLIENT_ID}, events={"essential": True}).validate(decoded.claims)
+        jwt.JWTClaimsRegistry(
+            iss={"essential": True, "value": iss},
+            aud={"essential": True, "value": DEMO_CLIENT_ID},
+            events={"essential": True},
+        ).validate(decoded.claims)
     except (JoseError, ValueError):
         return Response(status_code=400)
-    RECEIVED_LOGOUTS.appendleft({"sid": decoded.claims.get("sid"), "sub": decoded.claims.get("sub"), "iat": decoded.claims.get("iat")})
+    RECEIVED_LOGOUTS.appendleft(
+        {
+            "sid": decoded.claims.get("sid"),
+            "sub": decoded.claims.get("sub"),
+            "iat": decoded.claims.get("iat"),
+        }
+    )
     return Response(status_code=200, headers={"Cache-Control": "no-store"})

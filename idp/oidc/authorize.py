@@ -63,7 +63,9 @@ def current_session(
     return data, account
 
 
-def authorize(state: AppState, request: Request, pending: Pending, token: str | None = None) -> Response:
+def authorize(
+    state: AppState, request: Request, pending: Pending, token: str | None = None
+) -> Response:
     """Run (or resume) an authorization request. Sync: call it from the thread pool.
     ``token`` is a session opened by this very request (its cookie is not sent back yet)."""
     with state.uow() as db:
@@ -90,13 +92,18 @@ def authorize(state: AppState, request: Request, pending: Pending, token: str | 
                 # Activation or a forced password change comes before any service.
                 if "none" in prompts:
                     raise LoginRequiredError(redirect_uri=req.payload.redirect_uri)
-                return RedirectResponse(f"{step}?" + urlencode({"auth": state.interactions.seal(pending)}), status_code=303)
+                return RedirectResponse(
+                    f"{step}?" + urlencode({"auth": state.interactions.seal(pending)}),
+                    status_code=303,
+                )
             if needs_consent(db, client, account, req.scope, prompts, pending):
                 if "none" in prompts:
                     raise ConsentRequiredError(redirect_uri=req.payload.redirect_uri)
                 return consent_page(state, request, client, req.scope, pending)
             req.auth_context = session
-            response = state.server.create_authorization_response(req, grant_user=account, grant=grant)
+            response = state.server.create_authorization_response(
+                req, grant_user=account, grant=grant
+            )
             add_issuer(state, response)
             state.stores.sessions.add_client(session.sid, client.client_id)
             state.audit.record(
@@ -125,17 +132,23 @@ def check_unsupported(req: OAuthRequest) -> None:
     if data.get("response_mode", "query") != "query":
         from authlib.oauth2.rfc6749 import InvalidRequestError
 
-        raise InvalidRequestError("Only 'response_mode=query' is supported.", redirect_uri=req.payload.redirect_uri)
+        raise InvalidRequestError(
+            "Only 'response_mode=query' is supported.", redirect_uri=req.payload.redirect_uri
+        )
 
 
 def add_issuer(state: AppState, response: Response) -> None:
     """RFC 9207 §2: every authorization response names its issuer."""
     location = response.headers.get("location")
     if location:
-        response.headers["location"] = add_params_to_uri(location, [("iss", state.settings.issuer_url)])
+        response.headers["location"] = add_params_to_uri(
+            location, [("iss", state.settings.issuer_url)]
+        )
 
 
-def check_id_token_hint(state: AppState, req: OAuthRequest, client: Client, session: SessionData | None) -> None:
+def check_id_token_hint(
+    state: AppState, req: OAuthRequest, client: Client, session: SessionData | None
+) -> None:
     """OIDC Core §3.1.2.1: the hint names who should be logged in; someone else means log in."""
     hint = req.payload.data.get("id_token_hint")
     if not hint:
@@ -165,7 +178,9 @@ def check_prompt_login(prompts: set[str], pending: Pending, session: SessionData
         raise NeedsLogin
 
 
-def check_max_age(state: AppState, req: OAuthRequest, pending: Pending, session: SessionData | None) -> None:
+def check_max_age(
+    state: AppState, req: OAuthRequest, pending: Pending, session: SessionData | None
+) -> None:
     raw = req.payload.data.get("max_age")
     if raw is None or session is None or _fresh(pending, session):
         return
@@ -174,42 +189,73 @@ def check_max_age(state: AppState, req: OAuthRequest, pending: Pending, session:
     except ValueError:
         from authlib.oauth2.rfc6749 import InvalidRequestError
 
-        raise InvalidRequestError("Invalid 'max_age'.", redirect_uri=req.payload.redirect_uri) from None
+        raise InvalidRequestError(
+            "Invalid 'max_age'.", redirect_uri=req.payload.redirect_uri
+        ) from None
     if state.clock.timestamp() - session.auth_time > max_age:
         raise NeedsLogin
 
 
 def _fresh(pending: Pending, session: SessionData | None) -> bool:
-    return session is not None and pending.login_at is not None and session.auth_time >= pending.login_at
+    return (
+        session is not None
+        and pending.login_at is not None
+        and session.auth_time >= pending.login_at
+    )
 
 
-def needs_consent(db: Session, client: Client, account: Account, scope: str, prompts: set[str], pending: Pending) -> bool:
+def needs_consent(
+    db: Session, client: Client, account: Account, scope: str, prompts: set[str], pending: Pending
+) -> bool:
     if client.first_party or pending.consented:
         return False
     if "consent" in prompts:
         return True
     consent = db.scalar(
-        select(Consent).where(Consent.account_id == account.id, Consent.client_id == client.client_id)
+        select(Consent).where(
+            Consent.account_id == account.id, Consent.client_id == client.client_id
+        )
     )
     return consent is None or not set(scope.split()) <= set(consent.scopes)
 
 
-def record_consent(state: AppState, db: Session, account_id: str, client_id: str, scope: str) -> None:
-    consent = db.scalar(select(Consent).where(Consent.account_id == account_id, Consent.client_id == client_id))
+def record_consent(
+    state: AppState, db: Session, account_id: str, client_id: str, scope: str
+) -> None:
+    consent = db.scalar(
+        select(Consent).where(Consent.account_id == account_id, Consent.client_id == client_id)
+    )
     scopes = set(scope.split())
     if consent is None:
-        db.add(Consent(account_id=account_id, client_id=client_id, scopes=sorted(scopes), granted_at=state.clock.now()))
+        db.add(
+            Consent(
+                account_id=account_id,
+                client_id=client_id,
+                scopes=sorted(scopes),
+                granted_at=state.clock.now(),
+            )
+        )
     else:
         consent.scopes = sorted(scopes | set(consent.scopes))
         consent.granted_at = state.clock.now()
-    state.audit.record(db, "consent.granted", actor_account_id=account_id, client_id=client_id, detail={"scope": sorted(scopes)})
+    state.audit.record(
+        db,
+        "consent.granted",
+        actor_account_id=account_id,
+        client_id=client_id,
+        detail={"scope": sorted(scopes)},
+    )
 
 
 def login_redirect(state: AppState, pending: Pending) -> Response:
-    return RedirectResponse("/login?" + urlencode({"auth": state.interactions.seal(pending)}), status_code=303)
+    return RedirectResponse(
+        "/login?" + urlencode({"auth": state.interactions.seal(pending)}), status_code=303
+    )
 
 
-def consent_page(state: AppState, request: Request, client: Client, scope: str, pending: Pending) -> Response:
+def consent_page(
+    state: AppState, request: Request, client: Client, scope: str, pending: Pending
+) -> Response:
     scopes = [(s, SCOPE_DESCRIPTIONS[s]) for s in scope.split() if s in SCOPE_DESCRIPTIONS]
     return state.templates.render(
         request,
@@ -242,7 +288,7 @@ def error_response(state: AppState, request: Request, error: OAuth2Error) -> Res
 
 def deny(state: AppState, request: Request, pending: Pending) -> Response:
     """The person refused: ``access_denied`` to the (validated) redirect URI."""
-    with state.uow() as db:
+    with state.uow():
         req = OAuthRequest(request, params=pending.params)
         try:
             state.server.get_consent_grant(req, end_user=None)

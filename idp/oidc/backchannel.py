@@ -50,7 +50,9 @@ def enqueue(state: AppState, db: Session, session: SessionData) -> int:
     if not session.clients:
         return 0
     clients = db.scalars(
-        select(Client).where(Client.client_id.in_(session.clients), Client.backchannel_logout_uri.is_not(None))
+        select(Client).where(
+            Client.client_id.in_(session.clients), Client.backchannel_logout_uri.is_not(None)
+        )
     )
     now = state.clock.now()
     count = 0
@@ -75,7 +77,10 @@ def deliver_due(state: AppState, limit: int = 100) -> int:
         due = list(
             db.scalars(
                 select(BackchannelLogout)
-                .where(BackchannelLogout.delivered_at.is_(None), BackchannelLogout.next_attempt_at <= now)
+                .where(
+                    BackchannelLogout.delivered_at.is_(None),
+                    BackchannelLogout.next_attempt_at <= now,
+                )
                 .order_by(BackchannelLogout.next_attempt_at)
                 .limit(limit)
             )
@@ -100,10 +105,17 @@ def deliver_due(state: AppState, limit: int = 100) -> int:
                 if row.attempts >= MAX_ATTEMPTS:
                     row.delivered_at = None
                     row.next_attempt_at = state.clock.now() + timedelta(days=3650)
-                    state.audit.record(db, "backchannel.abandoned", client_id=row.client_id, detail={"error": row.last_error})
+                    state.audit.record(
+                        db,
+                        "backchannel.abandoned",
+                        client_id=row.client_id,
+                        detail={"error": row.last_error},
+                    )
                     log.warning("back-channel logout to %s abandoned: %s", row.uri, error)
                 else:
-                    row.next_attempt_at = state.clock.now() + timedelta(seconds=30 * 2**row.attempts)
+                    row.next_attempt_at = state.clock.now() + timedelta(
+                        seconds=30 * 2**row.attempts
+                    )
                     log.info("back-channel logout to %s failed (%s), retrying", row.uri, error)
     return delivered
 

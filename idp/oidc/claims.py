@@ -49,7 +49,9 @@ CLAIMS_SUPPORTED = [
 ]
 
 
-def userinfo_claims(db: Session, tokens: TokenService, client: Client, account: Account, scopes: set[str]) -> dict:
+def userinfo_claims(
+    db: Session, tokens: TokenService, client: Client, account: Account, scopes: set[str]
+) -> dict:
     claims: dict = {"sub": tokens.subject(client, account.id)}
     if "profile" in scopes:
         claims["given_name"] = account.given_name

@@ -64,18 +64,27 @@ def _check_uri(uri: str, *, allow_http_localhost: bool = True) -> None:
         raise ClientError(f"URI must not contain a fragment: {uri}")
     if parts.scheme == "https" and parts.hostname:
         return
-    if parts.scheme == "http" and allow_http_localhost and parts.hostname in (
-        "localhost",
-        "127.0.0.1",
-        "::1",
+    if (
+        parts.scheme == "http"
+        and allow_http_localhost
+        and parts.hostname
+        in (
+            "localhost",
+            "127.0.0.1",
+            "::1",
+        )
     ):
         return
     raise ClientError(f"URI must be https (http only for localhost): {uri}")
 
 
-def create_client(db: Session, spec: ClientSpec, clock: Clock, hmac_key: str) -> tuple[Client, str | None]:
+def create_client(
+    db: Session, spec: ClientSpec, clock: Clock, hmac_key: str
+) -> tuple[Client, str | None]:
     """Validate and store a client; return it with its secret (shown once, stored hashed)."""
-    if not spec.redirect_uris and "authorization_code" in (spec.grant_types or ["authorization_code"]):
+    if not spec.redirect_uris and "authorization_code" in (
+        spec.grant_types or ["authorization_code"]
+    ):
         raise ClientError("at least one redirect URI is required")
     for uri in [*spec.redirect_uris, *spec.post_logout_redirect_uris]:
         _check_uri(uri)
@@ -90,7 +99,9 @@ def create_client(db: Session, spec: ClientSpec, clock: Clock, hmac_key: str) ->
     if method == "private_key_jwt" and not (spec.jwks or spec.jwks_uri):
         raise ClientError("private_key_jwt needs jwks or jwks_uri")
 
-    default_grants = ["authorization_code"] if spec.public else ["authorization_code", "refresh_token"]
+    default_grants = (
+        ["authorization_code"] if spec.public else ["authorization_code", "refresh_token"]
+    )
     grant_types = list(dict.fromkeys(spec.grant_types or default_grants))
     for grant in grant_types:
         if grant not in GRANT_TYPES:

@@ -52,9 +52,16 @@ class _IssuesFamilyTokens:
 
     server: Server
 
-    def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True):
+    def generate_token(
+        self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True
+    ):
         return self.server.tokens.issue(
-            self.server.db, self.request.client, user, scope or "", self.request.family, include_refresh_token
+            self.server.db,
+            self.request.client,
+            user,
+            scope or "",
+            self.request.family,
+            include_refresh_token,
         )
 
 
@@ -87,7 +94,9 @@ class AuthorizationCodeGrant(_IssuesFamilyTokens, grants.AuthorizationCodeGrant)
                 scope=request.scope,
                 nonce=data.get("nonce"),
                 code_challenge=data.get("code_challenge"),
-                code_challenge_method=data.get("code_challenge_method", "S256" if data.get("code_challenge") else None),
+                code_challenge_method=data.get(
+                    "code_challenge_method", "S256" if data.get("code_challenge") else None
+                ),
                 session_id=ctx.sid,
                 auth_time=ctx.auth_time,
                 acr=ctx.acr,
@@ -107,13 +116,21 @@ class AuthorizationCodeGrant(_IssuesFamilyTokens, grants.AuthorizationCodeGrant)
         # Claim the code atomically: of two parallel redemptions only one wins.
         claimed = db.execute(
             update(AuthorizationCode)
-            .where(AuthorizationCode.code_hash == row.code_hash, AuthorizationCode.used_at.is_(None))
+            .where(
+                AuthorizationCode.code_hash == row.code_hash, AuthorizationCode.used_at.is_(None)
+            )
             .values(used_at=now)
         ).rowcount
         if claimed != 1:
             # RFC 6749 §4.1.2: a replayed code SHOULD revoke the tokens issued from it.
             server.tokens.revoke_grant(db, row.grant_id, "code_replay")
-            server.audit.record(db, "code.replayed", client_id=client.client_id, target_type="account", target_id=row.account_id)
+            server.audit.record(
+                db,
+                "code.replayed",
+                client_id=client.client_id,
+                target_type="account",
+                target_id=row.account_id,
+            )
             return None
         if row.expires_at <= now:
             return None
@@ -150,7 +167,13 @@ class RefreshTokenGrant(_IssuesFamilyTokens, grants.RefreshTokenGrant):
         ).rowcount
         if rotated != 1:
             server.tokens.revoke_grant(db, row.grant_id, "refresh_reuse")
-            server.audit.record(db, "refresh.reused", client_id=row.client_id, target_type="account", target_id=row.account_id)
+            server.audit.record(
+                db,
+                "refresh.reused",
+                client_id=row.client_id,
+                target_type="account",
+                target_id=row.account_id,
+            )
             return None
         family = db.get(Grant, row.grant_id)
         if family is None or family.revoked_at is not None:
@@ -272,13 +295,17 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
             response.raise_for_status()
             jwks = response.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise InvalidClientError(description="The client's jwks_uri could not be read.") from exc
+            raise InvalidClientError(
+                description="The client's jwks_uri could not be read."
+            ) from exc
         self._jwks_cache[client.jwks_uri] = (time.monotonic(), jwks)
         return KeySet.import_key_set(jwks)
 
 
 def register_all(server: Server) -> None:
-    server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True), IdToken(server)])
+    server.register_grant(
+        AuthorizationCodeGrant, [S256CodeChallenge(required=True), IdToken(server)]
+    )
     server.register_grant(RefreshTokenGrant)
     server.register_grant(ClientCredentialsGrant)
     server.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD, PrivateKeyJwt(server))

@@ -61,7 +61,9 @@ class Interactions:
         c = token.claims
         if not isinstance(c.get("p"), dict):
             return None
-        return Pending(params=c["p"], login_at=c.get("la"), consented=bool(c.get("c")), extra=c.get("x") or {})
+        return Pending(
+            params=c["p"], login_at=c.get("la"), consented=bool(c.get("c")), extra=c.get("x") or {}
+        )
 
 
 def session_token(request: Request) -> str | None:
@@ -81,4 +83,6 @@ def set_session_cookie(response: Response, settings: Settings, token: str) -> No
 
 
 def clear_session_cookie(response: Response, settings: Settings) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=settings.cookie_secure, httponly=True, samesite="lax")
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", secure=settings.cookie_secure, httponly=True, samesite="lax"
+    )

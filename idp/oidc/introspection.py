@@ -73,7 +73,19 @@ class Introspection(_TokenParams, IntrospectionEndpoint):
                 body["sub"] = self.server.tokens.subject(client, account.id)
             return body
         body = {"active": True, "token_type": "Bearer"}
-        for name in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "auth_time", "acr", "sid"):
+        for name in (
+            "scope",
+            "client_id",
+            "sub",
+            "aud",
+            "iss",
+            "exp",
+            "iat",
+            "jti",
+            "auth_time",
+            "acr",
+            "sid",
+        ):
             if name in claims:
                 body[name] = claims[name]
         return body

@@ -42,7 +42,9 @@ class KeyEncryption:
 
     def encrypt(self, plaintext: str, kid: str) -> str:
         nonce = os.urandom(12)
-        return base64.b64encode(nonce + self._aead.encrypt(nonce, plaintext.encode(), kid.encode())).decode()
+        return base64.b64encode(
+            nonce + self._aead.encrypt(nonce, plaintext.encode(), kid.encode())
+        ).decode()
 
     def decrypt(self, blob: str, kid: str) -> str:
         raw = base64.b64decode(blob)
@@ -122,7 +124,9 @@ class KeyManager:
             published.append(row.public_jwk)
             if row.state == "active":
                 # Later rows win: the newest active key of each algorithm signs.
-                signing[row.alg] = _import_private(self._crypto.decrypt(row.private_jwk_encrypted, row.kid))
+                signing[row.alg] = _import_private(
+                    self._crypto.decrypt(row.private_jwk_encrypted, row.kid)
+                )
         jwks = {"keys": published}
         snap = _Snapshot(signing, KeySet.import_key_set(jwks), jwks, time.monotonic())
         self._snapshot = snap

@@ -30,7 +30,12 @@ def end_session(state: AppState, db: Session, session: SessionData) -> SessionDa
         return None
     state.tokens.revoke_session(db, ended.sid, "logout")
     backchannel.enqueue(state, db, ended)
-    state.audit.record(db, "logout", actor_account_id=ended.account_id, detail={"sid": ended.sid, "clients": ended.clients})
+    state.audit.record(
+        db,
+        "logout",
+        actor_account_id=ended.account_id,
+        detail={"sid": ended.sid, "clients": ended.clients},
+    )
     return ended
 
 
@@ -63,7 +68,9 @@ def _resolve(state: AppState, db: Session, params: dict) -> tuple[Client | None,
 
 @router.get("/logout", operation_id="end_session", response_class=Response)
 @router.post("/logout", operation_id="end_session_post", response_class=Response)
-async def end_session_endpoint(request: Request, state: State, background: BackgroundTasks) -> Response:
+async def end_session_endpoint(
+    request: Request, state: State, background: BackgroundTasks
+) -> Response:
     """End-session endpoint: ``id_token_hint``, ``post_logout_redirect_uri``, ``state``,
     ``client_id``, ``logout_hint``, ``ui_locales``."""
     if request.method == "POST":
@@ -95,7 +102,11 @@ def _logout(state: AppState, request: Request, params: dict) -> Response:
             return state.templates.render(
                 request,
                 "message.html",
-                {"title": "Vous êtes toujours connecté", "message": "Vous n'avez pas été déconnecté.", "links": []},
+                {
+                    "title": "Vous êtes toujours connecté",
+                    "message": "Vous n'avez pas été déconnecté.",
+                    "links": [],
+                },
             )
         if session is not None:
             confirmed = params.get("decision") == "logout" and request.method == "POST"
@@ -108,10 +119,16 @@ def _logout(state: AppState, request: Request, params: dict) -> Response:
             upstream = {}
     target = params.get("post_logout_redirect_uri")
     if target:
-        final = add_params_to_uri(target, [("state", params["state"])]) if params.get("state") else target
+        final = (
+            add_params_to_uri(target, [("state", params["state"])])
+            if params.get("state")
+            else target
+        )
     else:
         final = "/deconnexion"
-    response: Response = RedirectResponse(upstream_logout_url(state, upstream, final) or final, status_code=303)
+    response: Response = RedirectResponse(
+        upstream_logout_url(state, upstream, final) or final, status_code=303
+    )
     clear_session_cookie(response, state.settings)
     return response
 
@@ -122,8 +139,12 @@ def upstream_logout_url(state: AppState, upstream: dict, final: str) -> str | No
     return hook(upstream, final) if hook and upstream else None
 
 
-def _confirm_page(state: AppState, request: Request, client: Client | None, params: dict) -> Response:
-    hidden = {k: v for k, v in params.items() if k in ("post_logout_redirect_uri", "state", "client_id")}
+def _confirm_page(
+    state: AppState, request: Request, client: Client | None, params: dict
+) -> Response:
+    hidden = {
+        k: v for k, v in params.items() if k in ("post_logout_redirect_uri", "state", "client_id")
+    }
     if client is not None:
         hidden["client_id"] = client.client_id
     return state.templates.render(
@@ -141,7 +162,8 @@ def logged_out(request: Request, state: State) -> Response:
         "message.html",
         {
             "title": "Vous êtes déconnecté",
-            "message": "Vous êtes déconnecté d'ÉduConnect et des services auxquels vous aviez accédé.",
+            "message": "Vous êtes déconnecté d'ÉduConnect et des services auxquels vous "
+            "aviez accédé.",
             "links": [("Se connecter à nouveau", "/login")],
         },
     )

@@ -30,7 +30,11 @@ def _form_body(properties: dict, required: list[str]) -> dict:
     return {
         "requestBody": {
             "required": True,
-            "content": {_FORM: {"schema": {"type": "object", "properties": properties, "required": required}}},
+            "content": {
+                _FORM: {
+                    "schema": {"type": "object", "properties": properties, "required": required}
+                }
+            },
         }
     }
 
@@ -61,7 +65,12 @@ def discovery(state: State) -> JSONResponse:
             "id_token_signing_alg_values_supported": ["ES256", "RS256"],
             "userinfo_signing_alg_values_supported": ["none"],
             "token_endpoint_auth_methods_supported": [*auth_methods, "none"],
-            "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA"],
+            "token_endpoint_auth_signing_alg_values_supported": [
+                "ES256",
+                "RS256",
+                "PS256",
+                "EdDSA",
+            ],
             "introspection_endpoint_auth_methods_supported": auth_methods,
             "revocation_endpoint_auth_methods_supported": [*auth_methods, "none"],
             "code_challenge_methods_supported": ["S256"],
@@ -118,7 +127,10 @@ def _repeated(items: list[tuple[str, str]]) -> str | None:
 
 _TOKEN_FORM = _form_body(
     {
-        "grant_type": {"type": "string", "enum": ["authorization_code", "refresh_token", "client_credentials"]},
+        "grant_type": {
+            "type": "string",
+            "enum": ["authorization_code", "refresh_token", "client_credentials"],
+        },
         "code": _STR,
         "redirect_uri": _STR,
         "code_verifier": _STR,
@@ -141,19 +153,29 @@ async def token_endpoint(request: Request, state: State) -> Response:
 
 
 _TOKEN_REF_FORM = _form_body(
-    {"token": _STR, "token_type_hint": {"type": "string", "enum": ["access_token", "refresh_token"]}},
+    {
+        "token": _STR,
+        "token_type_hint": {"type": "string", "enum": ["access_token", "refresh_token"]},
+    },
     ["token"],
 )
 
 
-@router.post("/introspect", operation_id="introspect", openapi_extra=_TOKEN_REF_FORM, response_class=JSONResponse)
+@router.post(
+    "/introspect",
+    operation_id="introspect",
+    openapi_extra=_TOKEN_REF_FORM,
+    response_class=JSONResponse,
+)
 async def introspect_endpoint(request: Request, state: State) -> Response:
     """RFC 7662 token introspection (client authentication required)."""
     form = await request.form()
     return await run_in_threadpool(_oauth_call, state, request, form, "introspection")
 
 
-@router.post("/revoke", operation_id="revoke", openapi_extra=_TOKEN_REF_FORM, response_class=JSONResponse)
+@router.post(
+    "/revoke", operation_id="revoke", openapi_extra=_TOKEN_REF_FORM, response_class=JSONResponse
+)
 async def revoke_endpoint(request: Request, state: State) -> Response:
     """RFC 7009 token revocation."""
     form = await request.form()

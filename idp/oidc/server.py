@@ -27,6 +27,7 @@ from idp.security.audit import Audit
 from idp.security.stores import Stores
 from idp.settings import Settings
 
+
 class _Payload:
     """Authlib's payload protocol over Starlette's multi-valued query/form data."""
 
@@ -57,7 +58,9 @@ class _Payload:
 
 
 class OAuthRequest(OAuth2Request):
-    def __init__(self, request: Request, form: FormData | None = None, params: Mapping | None = None):
+    def __init__(
+        self, request: Request, form: FormData | None = None, params: Mapping | None = None
+    ):
         super().__init__(request.method, str(request.url), headers=request.headers)
         self._args: QueryParams = request.query_params
         self._form: dict[str, str] = dict(form) if form is not None else {}

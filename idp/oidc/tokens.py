@@ -126,7 +126,9 @@ class TokenService:
         )
         return value
 
-    def new_grant(self, db: Session, client: Client, account_id: str | None, scope: str, **auth) -> Grant:
+    def new_grant(
+        self, db: Session, client: Client, account_id: str | None, scope: str, **auth
+    ) -> Grant:
         now = self.clock.now()
         grant = Grant(
             client_id=client.client_id,
@@ -174,9 +176,17 @@ class TokenService:
 
     def lookup(self, db: Session, value: str, hint: str | None) -> TokenRef | None:
         """Find an access or refresh token for introspection/revocation."""
-        kinds = ["refresh_token", "access_token"] if hint == "refresh_token" else ["access_token", "refresh_token"]
+        kinds = (
+            ["refresh_token", "access_token"]
+            if hint == "refresh_token"
+            else ["access_token", "refresh_token"]
+        )
         for kind in kinds:
-            ref = self._lookup_access(db, value) if kind == "access_token" else self._lookup_refresh(db, value)
+            ref = (
+                self._lookup_access(db, value)
+                if kind == "access_token"
+                else self._lookup_refresh(db, value)
+            )
             if ref is not None:
                 return ref
         return None
@@ -233,12 +243,16 @@ class TokenService:
     def revoke_account(self, db: Session, account_id: str, reason: str) -> int:
         """Revoke every live grant of an account (password reset, disabling)."""
         ids = list(
-            db.scalars(select(Grant.id).where(Grant.account_id == account_id, Grant.revoked_at.is_(None)))
+            db.scalars(
+                select(Grant.id).where(Grant.account_id == account_id, Grant.revoked_at.is_(None))
+            )
         )
         for gid in ids:
             self.revoke_grant(db, gid, reason)
         return len(ids)
 
     def revoke_session(self, db: Session, sid: str, reason: str) -> None:
-        for gid in db.scalars(select(Grant.id).where(Grant.session_id == sid, Grant.revoked_at.is_(None))):
+        for gid in db.scalars(
+            select(Grant.id).where(Grant.session_id == sid, Grant.revoked_at.is_(None))
+        ):
             self.revoke_grant(db, gid, reason)

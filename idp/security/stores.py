@@ -115,9 +115,7 @@ class DbSessionStore:
 
     def end(self, sid: str) -> SessionData | None:
         with unit_of_work(self._sessions) as db:
-            row = db.scalar(
-                delete(SsoSession).where(SsoSession.sid == sid).returning(SsoSession)
-            )
+            row = db.scalar(delete(SsoSession).where(SsoSession.sid == sid).returning(SsoSession))
             return _to_data(row) if row is not None else None
 
     def for_account(self, account_id: str) -> list[SessionData]:

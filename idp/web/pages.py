@@ -45,15 +45,8 @@ def home(request: Request, state: State) -> Response:
 
     with state.uow(readonly=True) as db:
         found = current_session(state, db, request)
-    if found:
-        _, account = found
-        message = f"Vous êtes connecté en tant que {account.given_name} {account.family_name} ({account.username})."
-        links = [("Se déconnecter", "/logout")]
-    else:
-        message = "ÉduConnect : un compte unique pour accéder aux services numériques des écoles et des établissements pour tous vos enfants."
-        links = [("Se connecter", "/login")]
-    if state.settings.demo_enabled:
-        links.append(("Service de démonstration « LSUN démo »", "/demo"))
     return state.templates.render(
-        request, "message.html", {"title": "ÉduConnect", "message": message, "links": links}
+        request,
+        "home.html",
+        {"account": found[1] if found else None, "demo": state.settings.demo_enabled},
     )

@@ -44,7 +44,9 @@ class TestRequestValidation:
         assert response.status_code == 400
 
     def test_repeated_parameter_is_refused(self, client, rp):
-        response = client.get(f"/authorize?client_id={rp.client_id}&client_id={rp.client_id}&response_type=code")
+        response = client.get(
+            f"/authorize?client_id={rp.client_id}&client_id={rp.client_id}&response_type=code"
+        )
         assert response.status_code == 400
 
     def test_plain_pkce_is_invalid_request(self, browser, rp):
@@ -62,13 +64,26 @@ class TestRequestValidation:
         assert query(response.headers["location"])["error"] == "invalid_request"
 
     def test_ensure_request_with_unknown_parameter_succeeds(self, browser, rp, account):
-        params = browser.code_flow(rp, unknown_param="whatever", ui_locales="fr-FR en", acr_values="urn:x")
+        params = browser.code_flow(
+            rp, unknown_param="whatever", ui_locales="fr-FR en", acr_values="urn:x"
+        )
         assert "code" in params
 
     def test_request_objects_are_refused_not_ignored(self, browser, rp):
-        assert query(browser.authorize(rp, request="eyJhbGciOiJub25lIn0.e30.").headers["location"])["error"] == "request_not_supported"
-        assert query(browser.authorize(rp, request_uri="https://rp/x").headers["location"])["error"] == "request_uri_not_supported"
-        assert query(browser.authorize(rp, response_mode="form_post").headers["location"])["error"] == "invalid_request"
+        assert (
+            query(browser.authorize(rp, request="eyJhbGciOiJub25lIn0.e30.").headers["location"])[
+                "error"
+            ]
+            == "request_not_supported"
+        )
+        assert (
+            query(browser.authorize(rp, request_uri="https://rp/x").headers["location"])["error"]
+            == "request_uri_not_supported"
+        )
+        assert (
+            query(browser.authorize(rp, response_mode="form_post").headers["location"])["error"]
+            == "invalid_request"
+        )
 
     def test_ensure_request_without_nonce_succeeds_for_code_flow(self, browser, rp, account):
         assert "code" in browser.code_flow(rp, nonce=None)
@@ -80,7 +95,13 @@ class TestRequestValidation:
         browser.code_flow(rp)  # log in first
         response = client.post(
             "/authorize",
-            data={"response_type": "code", "client_id": rp.client_id, "redirect_uri": rp.redirect_uri, "scope": "openid", "state": "s1"},
+            data={
+                "response_type": "code",
+                "client_id": rp.client_id,
+                "redirect_uri": rp.redirect_uri,
+                "scope": "openid",
+                "state": "s1",
+            },
             follow_redirects=False,
         )
         params = query(response.headers["location"])
@@ -88,7 +109,12 @@ class TestRequestValidation:
 
     def test_unknown_scopes_are_dropped(self, browser, rp, account):
         verifier, challenge = pkce()
-        params = browser.code_flow(rp, scope="openid profile unknown-scope", code_challenge=challenge, code_challenge_method="S256")
+        params = browser.code_flow(
+            rp,
+            scope="openid profile unknown-scope",
+            code_challenge=challenge,
+            code_challenge_method="S256",
+        )
         body = browser.tokens(rp, params["code"], verifier).json()
         assert set(body["scope"].split()) == {"openid", "profile"}
 
@@ -140,20 +166,28 @@ class TestMaxAge:
 
     def test_bad_max_age(self, browser, rp, account):
         _login_first(browser, rp)
-        assert query(browser.authorize(rp, max_age="soon").headers["location"])["error"] == "invalid_request"
+        assert (
+            query(browser.authorize(rp, max_age="soon").headers["location"])["error"]
+            == "invalid_request"
+        )
 
 
 class TestHints:
     def test_login_hint_prefills_the_identifier(self, browser, client, rp):
         response = browser.authorize(rp, login_hint="p.durand")
         page = client.get(response.headers["location"])
-        assert re.search(r'name="username"[^>]*value="p\.durand"|value="p\.durand"[^>]*name="username"', page.text)
+        assert re.search(
+            r'name="username"[^>]*value="p\.durand"|value="p\.durand"[^>]*name="username"',
+            page.text,
+        )
 
     def test_id_token_hint_of_the_logged_in_person(self, browser, rp, account):
         verifier, challenge = pkce()
         params = browser.code_flow(rp, code_challenge=challenge, code_challenge_method="S256")
         id_token = browser.tokens(rp, params["code"], verifier).json()["id_token"]
-        params = query(browser.authorize(rp, prompt="none", id_token_hint=id_token).headers["location"])
+        params = query(
+            browser.authorize(rp, prompt="none", id_token_hint=id_token).headers["location"]
+        )
         assert "code" in params
 
     def test_id_token_hint_of_someone_else_needs_login(self, browser, rp, account, state):
@@ -161,11 +195,15 @@ class TestHints:
 
         make_account(state, "p.durand")
         verifier, challenge = pkce()
-        params = browser.code_flow(rp, "p.durand", code_challenge=challenge, code_challenge_method="S256")
+        params = browser.code_flow(
+            rp, "p.durand", code_challenge=challenge, code_challenge_method="S256"
+        )
         other_token = browser.tokens(rp, params["code"], verifier).json()["id_token"]
         browser.client.cookies.clear()
         browser.code_flow(rp)  # j.martin logs in
-        params = query(browser.authorize(rp, prompt="none", id_token_hint=other_token).headers["location"])
+        params = query(
+            browser.authorize(rp, prompt="none", id_token_hint=other_token).headers["location"]
+        )
         assert params["error"] == "login_required"
 
     def test_garbage_id_token_hint(self, browser, rp, account):
@@ -183,7 +221,9 @@ class TestConsent:
         response = browser.consent(response.text)
         assert "code" in query(response.headers["location"])
         # Remembered for the same scopes...
-        assert "code" in query(browser.authorize(third_party, scope="openid profile").headers["location"])
+        assert "code" in query(
+            browser.authorize(third_party, scope="openid profile").headers["location"]
+        )
         # ...asked again for more.
         response = browser.authorize(third_party, scope="openid profile email")
         assert response.status_code == 200 and "Votre adresse électronique" in response.text

@@ -10,7 +10,9 @@ from tests.support.oidc import pkce
 
 def test_code_flow_issues_verified_tokens(browser, client, rp, account, state):
     verifier, challenge = pkce()
-    params = browser.code_flow(rp, code_challenge=challenge, code_challenge_method="S256", nonce="n-0S6_WzA2Mj")
+    params = browser.code_flow(
+        rp, code_challenge=challenge, code_challenge_method="S256", nonce="n-0S6_WzA2Mj"
+    )
     assert params["iss"] == "http://localhost"
     response = browser.tokens(rp, params["code"], verifier)
     assert response.status_code == 200, response.text

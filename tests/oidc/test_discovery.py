@@ -7,7 +7,14 @@ class TestDiscovery:
     def test_metadata_names_every_endpoint(self, client):
         meta = client.get("/.well-known/openid-configuration").json()
         assert meta["issuer"] == "http://localhost"
-        for name in ("authorization", "token", "userinfo", "introspection", "revocation", "end_session"):
+        for name in (
+            "authorization",
+            "token",
+            "userinfo",
+            "introspection",
+            "revocation",
+            "end_session",
+        ):
             assert meta[f"{name}_endpoint"].startswith("http://localhost/")
         assert meta["jwks_uri"] == "http://localhost/jwks"
         assert meta["code_challenge_methods_supported"] == ["S256"]

@@ -27,7 +27,9 @@ class TestKeys:
 
     def test_rotation_keeps_old_tokens_verifiable(self, browser, client, state, rp, account):
         before = _id_token(browser, rp)
-        old_kid = jwt.decode(before["id_token"], KeySet.import_key_set(client.get("/jwks").json())).header["kid"]
+        old_kid = jwt.decode(
+            before["id_token"], KeySet.import_key_set(client.get("/jwks").json())
+        ).header["kid"]
         new_kids = state.keys.rotate()
         jwks = KeySet.import_key_set(client.get("/jwks").json())
         published = {k.kid for k in jwks}
@@ -37,7 +39,12 @@ class TestKeys:
         new_header = jwt.decode(after["id_token"], jwks).header
         assert new_header["kid"] in new_kids
         # Access tokens signed by the retired key still work until they expire.
-        assert client.get("/userinfo", headers={"Authorization": f"Bearer {before['access_token']}"}).status_code == 200
+        assert (
+            client.get(
+                "/userinfo", headers={"Authorization": f"Bearer {before['access_token']}"}
+            ).status_code
+            == 200
+        )
 
     def test_retired_keys_disappear_after_retention(self, client, state, clock):
         old = {k["kid"] for k in client.get("/jwks").json()["keys"]}
@@ -52,4 +59,7 @@ class TestKeys:
 
         rp = make_rp(state, id_token_signed_response_alg="RS256")
         token = _id_token(browser, rp)["id_token"]
-        assert jwt.decode(token, KeySet.import_key_set(client.get("/jwks").json())).header["alg"] == "RS256"
+        assert (
+            jwt.decode(token, KeySet.import_key_set(client.get("/jwks").json())).header["alg"]
+            == "RS256"
+        )

@@ -24,24 +24,45 @@ class TestRpInitiatedLogout:
         tokens = _login(browser, rp)
         response = client.get(
             "/logout",
-            params={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": "https://rp.example.fr/bye", "state": "st8"},
+            params={
+                "id_token_hint": tokens["id_token"],
+                "post_logout_redirect_uri": "https://rp.example.fr/bye",
+                "state": "st8",
+            },
             follow_redirects=False,
         )
         assert response.status_code == 303
         assert response.headers["location"] == "https://rp.example.fr/bye?state=st8"
         # The session is gone: a silent login fails, the session's tokens are revoked.
-        assert query(browser.authorize(rp, prompt="none").headers["location"])["error"] == "login_required"
-        assert client.get("/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}).status_code == 401
+        assert (
+            query(browser.authorize(rp, prompt="none").headers["location"])["error"]
+            == "login_required"
+        )
+        assert (
+            client.get(
+                "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+            ).status_code
+            == 401
+        )
 
     def test_without_hint_asks_for_confirmation(self, browser, client, rp, account):
         _login(browser, rp)
-        page = client.get("/logout", params={"client_id": rp.client_id, "post_logout_redirect_uri": "https://rp.example.fr/bye"})
+        page = client.get(
+            "/logout",
+            params={
+                "client_id": rp.client_id,
+                "post_logout_redirect_uri": "https://rp.example.fr/bye",
+            },
+        )
         assert page.status_code == 200 and 'name="decision"' in page.text
         data = form_fields(page.text)
         data.update({"csrf_token": csrf_of(page.text), "decision": "logout"})
         response = client.post("/logout", data=data, follow_redirects=False)
         assert response.headers["location"] == "https://rp.example.fr/bye"
-        assert query(browser.authorize(rp, prompt="none").headers["location"])["error"] == "login_required"
+        assert (
+            query(browser.authorize(rp, prompt="none").headers["location"])["error"]
+            == "login_required"
+        )
 
     def test_confirmation_needs_csrf(self, browser, client, rp, account):
         _login(browser, rp)
@@ -53,26 +74,39 @@ class TestRpInitiatedLogout:
         tokens = _login(browser, rp)
         response = client.get(
             "/logout",
-            params={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": "https://attacker.example/"},
+            params={
+                "id_token_hint": tokens["id_token"],
+                "post_logout_redirect_uri": "https://attacker.example/",
+            },
             follow_redirects=False,
         )
         assert response.status_code == 400 and "location" not in response.headers
 
     def test_post_logout_uri_without_client_is_refused(self, client):
-        response = client.get("/logout", params={"post_logout_redirect_uri": "https://rp.example.fr/bye"}, follow_redirects=False)
+        response = client.get(
+            "/logout",
+            params={"post_logout_redirect_uri": "https://rp.example.fr/bye"},
+            follow_redirects=False,
+        )
         assert response.status_code == 400
 
     def test_without_session_goes_straight_back(self, client, rp):
         response = client.get(
             "/logout",
-            params={"client_id": rp.client_id, "post_logout_redirect_uri": "https://rp.example.fr/bye", "state": "a"},
+            params={
+                "client_id": rp.client_id,
+                "post_logout_redirect_uri": "https://rp.example.fr/bye",
+                "state": "a",
+            },
             follow_redirects=False,
         )
         assert response.headers["location"] == "https://rp.example.fr/bye?state=a"
 
 
 class TestBackchannelLogout:
-    def test_every_client_of_the_session_receives_a_verified_logout_token(self, browser, client, state, account):
+    def test_every_client_of_the_session_receives_a_verified_logout_token(
+        self, browser, client, state, account
+    ):
         received: list[str] = []
         rp_app = FastAPI()
 
@@ -82,11 +116,19 @@ class TestBackchannelLogout:
             return {}
 
         with live_server(rp_app) as base:
-            first = make_rp(state, redirect_uris=[f"{base}/cb"], backchannel_logout_uri=f"{base}/backchannel")
-            second = make_rp(state, redirect_uris=["https://other.example.fr/cb"], backchannel_logout_uri=f"{base}/backchannel")
+            first = make_rp(
+                state, redirect_uris=[f"{base}/cb"], backchannel_logout_uri=f"{base}/backchannel"
+            )
+            second = make_rp(
+                state,
+                redirect_uris=["https://other.example.fr/cb"],
+                backchannel_logout_uri=f"{base}/backchannel",
+            )
             tokens = _login(browser, first)
             browser.code_flow(second)  # silent SSO: same session
-            client.get("/logout", params={"id_token_hint": tokens["id_token"]}, follow_redirects=False)
+            client.get(
+                "/logout", params={"id_token_hint": tokens["id_token"]}, follow_redirects=False
+            )
 
         assert len(received) == 2
         keys = KeySet.import_key_set(client.get("/jwks").json())
@@ -103,10 +145,18 @@ class TestBackchannelLogout:
         id_claims = jwt.decode(tokens["id_token"], keys).claims
         assert sids == {id_claims["sid"]}
 
-    def test_failures_are_retried_later_without_blocking(self, browser, client, state, account, clock):
-        rp = make_rp(state, redirect_uris=["http://127.0.0.1:9/cb"], backchannel_logout_uri="http://127.0.0.1:9/backchannel")
+    def test_failures_are_retried_later_without_blocking(
+        self, browser, client, state, account, clock
+    ):
+        rp = make_rp(
+            state,
+            redirect_uris=["http://127.0.0.1:9/cb"],
+            backchannel_logout_uri="http://127.0.0.1:9/backchannel",
+        )
         tokens = _login(browser, rp)
-        response = client.get("/logout", params={"id_token_hint": tokens["id_token"]}, follow_redirects=False)
+        response = client.get(
+            "/logout", params={"id_token_hint": tokens["id_token"]}, follow_redirects=False
+        )
         assert response.status_code == 303  # the person is not kept waiting
         with state.uow() as db:
             job = db.query(BackchannelLogout).one()

@@ -7,12 +7,18 @@ from tests.support.oidc import assert_oauth_error, pkce
 
 def _tokens(browser, rp, scope="openid profile email"):
     verifier, challenge = pkce()
-    params = browser.code_flow(rp, scope=scope, code_challenge=challenge, code_challenge_method="S256")
+    params = browser.code_flow(
+        rp, scope=scope, code_challenge=challenge, code_challenge_method="S256"
+    )
     return browser.tokens(rp, params["code"], verifier).json()
 
 
 def _refresh(client, rp, token, **extra):
-    return client.post("/token", data={"grant_type": "refresh_token", "refresh_token": token, **extra}, auth=rp.basic)
+    return client.post(
+        "/token",
+        data={"grant_type": "refresh_token", "refresh_token": token, **extra},
+        auth=rp.basic,
+    )
 
 
 class TestRefresh:
@@ -23,14 +29,24 @@ class TestRefresh:
         second = response.json()
         assert second["refresh_token"] != first["refresh_token"]
         assert second["access_token"] != first["access_token"]
-        assert client.get("/userinfo", headers={"Authorization": f"Bearer {second['access_token']}"}).status_code == 200
+        assert (
+            client.get(
+                "/userinfo", headers={"Authorization": f"Bearer {second['access_token']}"}
+            ).status_code
+            == 200
+        )
 
     def test_reuse_revokes_the_family(self, browser, client, rp, account):
         first = _tokens(browser, rp)
         second = _refresh(client, rp, first["refresh_token"]).json()
         assert_oauth_error(_refresh(client, rp, first["refresh_token"]), "invalid_grant")
         assert_oauth_error(_refresh(client, rp, second["refresh_token"]), "invalid_grant")
-        assert client.get("/userinfo", headers={"Authorization": f"Bearer {second['access_token']}"}).status_code == 401
+        assert (
+            client.get(
+                "/userinfo", headers={"Authorization": f"Bearer {second['access_token']}"}
+            ).status_code
+            == 401
+        )
 
     def test_narrower_scope(self, browser, client, rp, account):
         first = _tokens(browser, rp)
@@ -42,7 +58,9 @@ class TestRefresh:
 
     def test_wider_scope_is_invalid_scope(self, browser, client, rp, account):
         first = _tokens(browser, rp, scope="openid")
-        assert_oauth_error(_refresh(client, rp, first["refresh_token"], scope="openid email"), "invalid_scope")
+        assert_oauth_error(
+            _refresh(client, rp, first["refresh_token"], scope="openid email"), "invalid_scope"
+        )
 
     def test_refresh_token_of_another_client(self, browser, client, rp, account, state):
         from tests.support.oidc import make_rp

@@ -37,7 +37,9 @@ class TestCodeExchange:
     def test_code_of_another_client(self, browser, state, rp, account):
         code, verifier = _code(browser, rp)
         other = make_rp(state)
-        assert_oauth_error(browser.tokens(other, code, verifier, redirect_uri=rp.redirect_uri), "invalid_grant")
+        assert_oauth_error(
+            browser.tokens(other, code, verifier, redirect_uri=rp.redirect_uri), "invalid_grant"
+        )
 
     def test_code_expires_after_60_seconds(self, browser, rp, account, clock):
         code, verifier = _code(browser, rp)
@@ -64,8 +66,14 @@ class TestCodeExchange:
         code, verifier = _code(browser, rp)  # rp is client_secret_basic
         response = client.post(
             "/token",
-            data={"grant_type": "authorization_code", "code": code, "redirect_uri": rp.redirect_uri,
-                  "code_verifier": verifier, "client_id": rp.client_id, "client_secret": rp.secret},
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": rp.redirect_uri,
+                "code_verifier": verifier,
+                "client_id": rp.client_id,
+                "client_secret": rp.secret,
+            },
         )
         assert_oauth_error(response, "invalid_client", 401)
 
@@ -73,23 +81,39 @@ class TestCodeExchange:
         public = make_rp(state, public=True, redirect_uris=["http://127.0.0.1:9999/cb"])
         code, verifier = _code(browser, public)
         body = browser.tokens(public, code, verifier).json()
-        assert "access_token" in body and "refresh_token" not in body  # public clients get no refresh
+        assert (
+            "access_token" in body and "refresh_token" not in body
+        )  # public clients get no refresh
 
     def test_private_key_jwt(self, browser, client, state, account):
         key = ECKey.generate_key("P-256", parameters={"kid": "rp-key-1"}, private=True)
-        rp = make_rp(state, token_endpoint_auth_method="private_key_jwt", jwks={"keys": [key.as_dict(private=False)]})
+        rp = make_rp(
+            state,
+            token_endpoint_auth_method="private_key_jwt",
+            jwks={"keys": [key.as_dict(private=False)]},
+        )
         code, verifier = _code(browser, rp)
 
         def assertion(jti: str) -> str:
             now = int(time.time())
-            claims = {"iss": rp.client_id, "sub": rp.client_id, "aud": "http://localhost/token",
-                      "jti": jti, "iat": now, "exp": now + 60}
+            claims = {
+                "iss": rp.client_id,
+                "sub": rp.client_id,
+                "aud": "http://localhost/token",
+                "jti": jti,
+                "iat": now,
+                "exp": now + 60,
+            }
             return jwt.encode({"alg": "ES256", "kid": "rp-key-1"}, claims, key)
 
-        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": rp.redirect_uri,
-                "code_verifier": verifier,
-                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                "client_assertion": assertion("a1")}
+        data = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": rp.redirect_uri,
+            "code_verifier": verifier,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": assertion("a1"),
+        }
         assert client.post("/token", data=data).status_code == 200
         # The same assertion (same jti) is refused.
         data["code"], data["code_verifier"] = _code(browser, rp)
@@ -102,32 +126,50 @@ class TestCodeReuse:
         assert browser.tokens(rp, code, verifier).status_code == 200
         assert_oauth_error(browser.tokens(rp, code, verifier), "invalid_grant")
 
-    def test_codereuse_revokes_the_tokens_of_the_first_use(self, browser, client, rp, account, clock):
+    def test_codereuse_revokes_the_tokens_of_the_first_use(
+        self, browser, client, rp, account, clock
+    ):
         code, verifier = _code(browser, rp)
         first = browser.tokens(rp, code, verifier).json()
         clock.advance(30)
         assert_oauth_error(browser.tokens(rp, code, verifier), "invalid_grant")
         headers = {"Authorization": f"Bearer {first['access_token']}"}
         assert client.get("/userinfo", headers=headers).status_code == 401
-        introspection = client.post("/introspect", data={"token": first["access_token"]}, auth=rp.basic).json()
+        introspection = client.post(
+            "/introspect", data={"token": first["access_token"]}, auth=rp.basic
+        ).json()
         assert introspection == {"active": False}
-        refresh = client.post("/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}, auth=rp.basic)
+        refresh = client.post(
+            "/token",
+            data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+            auth=rp.basic,
+        )
         assert_oauth_error(refresh, "invalid_grant")
 
 
 class TestClientErrors:
-    def test_invalid_client_basic_gets_401_with_www_authenticate(self, browser, client, rp, account):
+    def test_invalid_client_basic_gets_401_with_www_authenticate(
+        self, browser, client, rp, account
+    ):
         code, verifier = _code(browser, rp)
         response = client.post(
             "/token",
-            data={"grant_type": "authorization_code", "code": code, "redirect_uri": rp.redirect_uri, "code_verifier": verifier},
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": rp.redirect_uri,
+                "code_verifier": verifier,
+            },
             auth=(rp.client_id, "wrong"),
         )
         assert_oauth_error(response, "invalid_client", 401)
         assert response.headers["www-authenticate"].startswith("Basic")
 
     def test_unsupported_grant_type(self, client, rp):
-        assert_oauth_error(client.post("/token", data={"grant_type": "password"}, auth=rp.basic), "unsupported_grant_type")
+        assert_oauth_error(
+            client.post("/token", data={"grant_type": "password"}, auth=rp.basic),
+            "unsupported_grant_type",
+        )
 
     def test_missing_grant_type(self, client, rp):
         response = client.post("/token", data={}, auth=rp.basic)
@@ -139,5 +181,10 @@ class TestClientErrors:
         assert_oauth_error(response, "unauthorized_client")
 
     def test_garbage_body_is_never_a_500(self, client, rp):
-        response = client.post("/token", content=b"\xff\xfe\x00garbage", headers={"Content-Type": "application/x-www-form-urlencoded"}, auth=rp.basic)
+        response = client.post(
+            "/token",
+            content=b"\xff\xfe\x00garbage",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            auth=rp.basic,
+        )
         assert 400 <= response.status_code < 500

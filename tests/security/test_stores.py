@@ -10,7 +10,13 @@ import pytest
 
 from idp.clock import FrozenClock
 from idp.db import make_session_factory
-from idp.security.stores import DbSessionStore, DbThrottleStore, RedisSessionStore, RedisThrottleStore, SessionData
+from idp.security.stores import (
+    DbSessionStore,
+    DbThrottleStore,
+    RedisSessionStore,
+    RedisThrottleStore,
+    SessionData,
+)
 
 REDIS_URL = os.environ.get("EDUCONNECT_TEST_REDIS_URL")
 KINDS = ["db"] + (["redis"] if REDIS_URL else [])
@@ -52,7 +58,16 @@ def _account(engine, account_id="a" * 32):
     with factory() as db:
         if db.get(Account, account_id) is None:
             clock = FrozenClock()
-            db.add(Account(id=account_id, kind=AccountKind.guardian, username=f"u{account_id[:6]}", state=AccountState.active, created_at=clock.now(), updated_at=clock.now()))
+            db.add(
+                Account(
+                    id=account_id,
+                    kind=AccountKind.guardian,
+                    username=f"u{account_id[:6]}",
+                    state=AccountState.active,
+                    created_at=clock.now(),
+                    updated_at=clock.now(),
+                )
+            )
             db.commit()
     return account_id
 

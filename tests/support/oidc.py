@@ -23,7 +23,9 @@ _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
 
 def pkce() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
     return verifier, challenge
 
 
@@ -61,17 +63,28 @@ def make_rp(state: AppState, **overrides) -> RP:
     spec = ClientSpec(
         name=overrides.pop("name", "Service de test"),
         redirect_uris=overrides.pop("redirect_uris", ["https://rp.example.fr/callback"]),
-        post_logout_redirect_uris=overrides.pop("post_logout_redirect_uris", ["https://rp.example.fr/bye"]),
-        scopes=overrides.pop("scopes", ["openid", "profile", "email", "phone", "children", "school", "fredu"]),
+        post_logout_redirect_uris=overrides.pop(
+            "post_logout_redirect_uris", ["https://rp.example.fr/bye"]
+        ),
+        scopes=overrides.pop(
+            "scopes", ["openid", "profile", "email", "phone", "children", "school", "fredu"]
+        ),
         first_party=overrides.pop("first_party", True),
         **overrides,
     )
     with state.uow() as db:
         client, secret = create_client(db, spec, state.clock, state.settings.secrets["secret_key"])
-    return RP(client.client_id, secret, spec.redirect_uris[0] if spec.redirect_uris else "", public=spec.public)
+    return RP(
+        client.client_id,
+        secret,
+        spec.redirect_uris[0] if spec.redirect_uris else "",
+        public=spec.public,
+    )
 
 
-def make_account(app_state: AppState, username: str = "j.martin", password: str = PASSWORD, **fields) -> Account:
+def make_account(
+    app_state: AppState, username: str = "j.martin", password: str = PASSWORD, **fields
+) -> Account:
     now = app_state.clock.now()
     values = dict(
         kind=AccountKind.guardian,
@@ -129,7 +142,9 @@ class Browser:
         data.update({"csrf_token": csrf_of(page_html), "decision": decision})
         return self.client.post("/consent", data=data, follow_redirects=False)
 
-    def code_flow(self, rp: RP, username: str = "j.martin", password: str = PASSWORD, **params) -> dict[str, str]:
+    def code_flow(
+        self, rp: RP, username: str = "j.martin", password: str = PASSWORD, **params
+    ) -> dict[str, str]:
         """authorize → (login) → (consent) → redirect; returns the redirect's query parameters."""
         response = self.authorize(rp, **params)
         if response.status_code == 303 and response.headers["location"].startswith("/login"):
