@@ -18,4 +18,7 @@ class OutboxMessage(Base):
     recipient: Mapped[str] = mapped_column(String(320), index=True)
     subject: Mapped[str | None] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+    #: The message template (``otp``, ``activation_email``...), so developers and tests can
+    #: find a message by what it is rather than by parsing its text.
+    template: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(index=True)
