@@ -117,6 +117,10 @@ _ACCOUNT_ROUTERS = (
     "idp.accounts.account_routes",
     "idp.accounts.franceconnect_routes",
     "idp.messaging.routes",
+    "idp.accounts.staff_routes",
+    "idp.admin.routes",
+    "idp.admin.api",
+    "idp.support.routes",
 )
 
 
@@ -143,6 +147,10 @@ def _include_routers(app: FastAPI, state: AppState) -> None:
         from idp.federation_wiring import mount_simulator
 
         mount_simulator(app, state)
+    if state.settings.franceconnect_enabled:
+        from idp.federation_wiring import wire_franceconnect
+
+        wire_franceconnect(state)
 
 
 def _wants_json(request: Request) -> bool:

@@ -22,6 +22,10 @@ from idp.state import AppState
 
 BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
 DISABLED = "Ce compte est désactivé. Contactez l'école ou l'établissement de votre enfant."
+RETIRED = (
+    "Ce compte a été regroupé avec un autre compte ÉduConnect : connectez-vous avec "
+    "l'identifiant du compte que vous avez conservé."
+)
 EXPIRED = (
     "Votre courrier de notification a expiré (validité de 3 mois). Demandez de nouveaux "
     "identifiants à l'école ou à l'établissement de votre enfant."
@@ -123,7 +127,9 @@ def _reserve(state: AppState, key: str, limit: int) -> tuple[str | None, _Wait]:
 def _admit(state: AppState, account: Account, password: str) -> str | None:
     """The state checks that follow a right password; updates the account when admitted."""
     now = state.clock.now()
-    if account.state in (AccountState.disabled, AccountState.retired):
+    if account.state == AccountState.retired:
+        return RETIRED
+    if account.state == AccountState.disabled:
         return DISABLED
     if (
         account.state == AccountState.notified
@@ -150,3 +156,19 @@ def _mark_locked(state: AppState, db: Session, name: str, seconds: int) -> None:
     if account is not None and account.state == AccountState.active:
         account.state = AccountState.locked
         account.locked_until = state.clock.now() + timedelta(seconds=seconds)
+
+
+def unlock(state: AppState, username: str) -> None:
+    """Lift the identifier's lock-out at once and forget its failures (a school's "unlock").
+
+    The lock and the counters live in the throttle store (see ``_reserve``). The database
+    store keeps the lock as the counter ``lock:<key>``; the Redis store as its own key.
+    """
+    key = f"acct:{normalise_username(username)}"
+    throttle = state.stores.throttle
+    for generation in range(throttle.count(f"lockouts:{key}") + 1):
+        throttle.reset(f"login:{key}:{generation}")
+    throttle.reset(f"lockouts:{key}")
+    throttle.reset(f"lock:{key}")
+    if state.stores.redis is not None:
+        state.stores.redis.delete(f"{state.settings.redis_prefix}lock:{key}")  # type: ignore[attr-defined]

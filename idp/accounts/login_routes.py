@@ -117,7 +117,7 @@ def _login(
         pending.login_at = session.auth_time
         response = authorize(state, request, pending, token)
     else:
-        response = RedirectResponse("/", status_code=303)
+        response = RedirectResponse("/compte", status_code=303)
     set_session_cookie(response, state.settings, token)
     return response
 

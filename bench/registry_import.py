@@ -1,0 +1,122 @@
+"""Import the synthetic academy into SQLite and PostgreSQL; time it twice (full, unchanged).
+
+    .venv/bin/python bench/registry_generate.py var/bench/academy
+    .venv/bin/python bench/registry_import.py var/bench/academy [--backend sqlite|postgresql]
+
+Each backend runs in its own process, so the peak memory (``ru_maxrss``) is that backend's.
+The SQLite database is left at ``<dir>/registry.db`` and PostgreSQL's in database
+``bench_registry`` (recreated), for ``bench/registry_claims.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from idp.db import make_engine, make_session_factory
+from idp.migrate import upgrade
+from idp.registry.records import KINDS, empty_counts
+from idp.registry.runs import ImportResult, import_onde, import_siecle
+
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_DATABASE = "bench_registry"
+
+
+def database_url(backend: str, directory: Path) -> str:
+    if backend == "sqlite":
+        path = directory / "registry.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{PG_DATABASE}"'))
+    admin.dispose()
+    return make_url(PG_SERVER).set(database=PG_DATABASE).render_as_string(hide_password=False)
+
+
+def import_all(sessions, directory: Path) -> tuple[float, dict]:
+    totals = empty_counts()
+    issues = 0
+    started = time.perf_counter()
+    results: list[ImportResult] = []
+    for eleves in sorted((directory / "siecle").glob("ElevesSansAdresses_*.xml")):
+        responsables = eleves.with_name(
+            eleves.name.replace("ElevesSansAdresses", "ResponsablesAvecAdresses")
+        )
+        results.append(import_siecle(sessions, eleves, responsables))
+    for path in sorted((directory / "onde").glob("*.csv")):
+        results.append(import_onde(sessions, path))
+    elapsed = time.perf_counter() - started
+    for result in results:
+        assert result.ok, result.issues[:3]
+        issues += len(result.issues)
+        for kind in KINDS:
+            for name, value in result.counts[kind].items():
+                totals[kind][name] += value
+    return elapsed, {"counts": totals, "issues": issues, "runs": len(results)}
+
+
+def run_backend(backend: str, directory: Path) -> dict:
+    url = database_url(backend, directory)
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    full, first = import_all(sessions, directory)
+    again, second = import_all(sessions, directory)
+    engine.dispose()
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "backend": backend,
+        "full_import_s": round(full, 1),
+        "unchanged_reimport_s": round(again, 1),
+        "peak_rss_mib": round(peak_mib),
+        "first": first,
+        "second": second,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"])
+    args = parser.parse_args()
+    if args.backend:
+        print(json.dumps(run_backend(args.backend, args.directory)))
+        return
+    for backend in ("sqlite", "postgresql"):
+        out = subprocess.run(
+            [sys.executable, __file__, str(args.directory), "--backend", backend],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        report = json.loads(out.strip().splitlines()[-1])
+        first, second = report["first"]["counts"], report["second"]["counts"]
+        print(
+            f"{backend:10}  full import {report['full_import_s']:6.1f} s   "
+            f"unchanged re-import {report['unchanged_reimport_s']:6.1f} s   "
+            f"peak RSS {report['peak_rss_mib']} MiB"
+        )
+        print(
+            f"            first run:  { {k: v['created'] for k, v in first.items()} } created, "
+            f"{report['first']['issues']} issues in {report['first']['runs']} runs"
+        )
+        print(
+            f"            second run: { {k: v['unchanged'] for k, v in second.items()} } unchanged"
+        )
+
+
+if __name__ == "__main__":
+    main()

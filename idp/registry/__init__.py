@@ -1,0 +1,1 @@
+"""The school registry: schools, pupils, guardians and guardianships, fed by ONDE and SIECLE."""

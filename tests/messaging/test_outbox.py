@@ -1,0 +1,65 @@
+"""The development outbox: the ``/dev/outbox`` page and ``educonnect outbox``."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from starlette.testclient import TestClient
+
+from idp.accounts.cli import outbox_command
+from idp.app import create_app
+from idp.messaging.messenger import messenger
+from idp.settings import Settings
+from tests.accounts import helpers as h
+from tests.web.pages import Page
+
+
+def _send_some(state) -> None:
+    with state.uow():
+        messenger(state).sms("+33612345678", "registration_existing")
+        messenger(state).mail(
+            "jeanne@example.fr", "forgot_username", usernames=["j.martin12", "j.martin7"]
+        )
+
+
+class TestOutboxPage:
+    def test_lists_the_latest_messages(self, client, state):
+        _send_some(state)
+        response = client.get("/dev/outbox")
+        assert response.status_code == 200
+        assert "+33612345678" in response.text and "j.martin7" in response.text
+        assert "Votre identifiant ÉduConnect" in response.text
+        page = Page.parse(response.text)
+        assert len(page.find("h1")) == 1 and page.find("style") == []
+
+    def test_absent_when_no_channel_uses_the_outbox(self, settings, engine):
+        values = {
+            **settings.model_dump(),
+            "sms_backend": "http",
+            "sms_http_url": "http://127.0.0.1:1/sms",
+            "mail_backend": "smtp",
+        }
+        app = create_app(Settings(**values), background=False)
+        with TestClient(app, base_url="http://localhost") as client:
+            assert client.get("/dev/outbox").status_code == 404
+
+
+class TestOutboxCommand:
+    def test_prints_messages_as_json(self, state, settings, monkeypatch):
+        _send_some(state)
+        monkeypatch.setenv("EDUCONNECT_DATABASE_URL", settings.database_url)
+        result = CliRunner().invoke(outbox_command, ["--json"])
+        assert result.exit_code == 0, result.output
+        messages = json.loads(result.output)
+        assert [m["channel"] for m in messages] == ["email", "sms"]
+        assert messages[0]["to"] == "jeanne@example.fr" and "j.martin12" in messages[0]["body"]
+        assert {"subject", "template", "created_at"} <= set(messages[0])
+
+    def test_prints_text(self, state, settings, monkeypatch):
+        monkeypatch.setenv("EDUCONNECT_DATABASE_URL", settings.database_url)
+        assert "empty" in CliRunner().invoke(outbox_command, []).output
+        _send_some(state)
+        output = CliRunner().invoke(outbox_command, []).output
+        assert "sms to +33612345678" in output and "Identifiant oublié" in output
+        assert h.outbox(state)
