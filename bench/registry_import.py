@@ -4,6 +4,8 @@
     .venv/bin/python bench/registry_import.py var/bench/academy [--backend sqlite|postgresql]
 
 Each backend runs in its own process, so the peak memory (``ru_maxrss``) is that backend's.
+By default files are read one ahead in a worker process (``import_many``); ``--sequential``
+reads and writes in turn, as ``educonnect import`` does for one file.
 The SQLite database is left at ``<dir>/registry.db`` and PostgreSQL's in database
 ``bench_registry`` (recreated), for ``bench/registry_claims.py``.
 """
@@ -23,10 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from idp.clock import Clock
 from idp.db import make_engine, make_session_factory
 from idp.migrate import upgrade
 from idp.registry.records import KINDS, empty_counts
-from idp.registry.runs import ImportResult, import_onde, import_siecle
+from idp.registry.runs import ImportJob, import_many, run_job
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_DATABASE = "bench_registry"
@@ -46,19 +49,25 @@ def database_url(backend: str, directory: Path) -> str:
     return make_url(PG_SERVER).set(database=PG_DATABASE).render_as_string(hide_password=False)
 
 
-def import_all(sessions, directory: Path) -> tuple[float, dict]:
+def jobs(directory: Path) -> list[ImportJob]:
+    found = []
+    for eleves in sorted((directory / "siecle").glob("ElevesSansAdresses_*.xml")):
+        name = eleves.name.replace("ElevesSansAdresses", "ResponsablesAvecAdresses")
+        found.append(ImportJob.siecle(eleves, eleves.with_name(name)))
+    found += [ImportJob.onde(path) for path in sorted((directory / "onde").glob("*.csv"))]
+    return found
+
+
+def import_all(sessions, directory: Path, pipelined: bool) -> tuple[float, dict]:
+    """Every file of the academy, one transaction each; read-ahead in a worker if pipelined."""
+    started = time.perf_counter()
+    if pipelined:
+        results = list(import_many(sessions, jobs(directory)))
+    else:
+        results = [run_job(sessions, job, clock=Clock()) for job in jobs(directory)]
+    elapsed = time.perf_counter() - started
     totals = empty_counts()
     issues = 0
-    started = time.perf_counter()
-    results: list[ImportResult] = []
-    for eleves in sorted((directory / "siecle").glob("ElevesSansAdresses_*.xml")):
-        responsables = eleves.with_name(
-            eleves.name.replace("ElevesSansAdresses", "ResponsablesAvecAdresses")
-        )
-        results.append(import_siecle(sessions, eleves, responsables))
-    for path in sorted((directory / "onde").glob("*.csv")):
-        results.append(import_onde(sessions, path))
-    elapsed = time.perf_counter() - started
     for result in results:
         assert result.ok, result.issues[:3]
         issues += len(result.issues)
@@ -68,20 +77,23 @@ def import_all(sessions, directory: Path) -> tuple[float, dict]:
     return elapsed, {"counts": totals, "issues": issues, "runs": len(results)}
 
 
-def run_backend(backend: str, directory: Path) -> dict:
+def run_backend(backend: str, directory: Path, pipelined: bool) -> dict:
     url = database_url(backend, directory)
     upgrade(url)
     engine = make_engine(url)
     sessions = make_session_factory(engine)
-    full, first = import_all(sessions, directory)
-    again, second = import_all(sessions, directory)
+    full, first = import_all(sessions, directory, pipelined)
+    again, second = import_all(sessions, directory, pipelined)
     engine.dispose()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    worker_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {
         "backend": backend,
+        "mode": "pipelined" if pipelined else "sequential",
         "full_import_s": round(full, 1),
         "unchanged_reimport_s": round(again, 1),
         "peak_rss_mib": round(peak_mib),
+        "worker_peak_rss_mib": round(worker_mib),
         "first": first,
         "second": second,
     }
@@ -91,13 +103,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("directory", type=Path)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"])
+    parser.add_argument("--sequential", action="store_true", help="no read-ahead worker")
     args = parser.parse_args()
     if args.backend:
-        print(json.dumps(run_backend(args.backend, args.directory)))
+        print(json.dumps(run_backend(args.backend, args.directory, not args.sequential)))
         return
+    mode = ["--sequential"] if args.sequential else []
     for backend in ("sqlite", "postgresql"):
         out = subprocess.run(
-            [sys.executable, __file__, str(args.directory), "--backend", backend],
+            [sys.executable, __file__, str(args.directory), "--backend", backend, *mode],
             check=True,
             capture_output=True,
             text=True,
@@ -107,7 +121,8 @@ def main() -> None:
         print(
             f"{backend:10}  full import {report['full_import_s']:6.1f} s   "
             f"unchanged re-import {report['unchanged_reimport_s']:6.1f} s   "
-            f"peak RSS {report['peak_rss_mib']} MiB"
+            f"peak RSS {report['peak_rss_mib']} MiB (+ reader worker "
+            f"{report['worker_peak_rss_mib']} MiB)  [{report['mode']}]"
         )
         print(
             f"            first run:  { {k: v['created'] for k, v in first.items()} } created, "

@@ -180,17 +180,18 @@ def demo(as_json: bool) -> None:
         )
 
 
-def _attach_optional_groups() -> None:
-    """Command groups owned by other packages (registry import, accounts, outbox...)."""
-    try:
-        from idp.registry.cli import accounts_group, import_group
-    except ImportError:
-        return
+def _attach_groups() -> None:
+    """Command groups owned by their packages (registry import, accounts, outbox, staff...)."""
+    from idp.accounts.cli import force_password_change_command, outbox_command
+    from idp.registry.cli import accounts_group, import_group
+
+    accounts_group.add_command(force_password_change_command, "force-password-change")
     main.add_command(import_group, "import")
     main.add_command(accounts_group, "accounts")
+    main.add_command(outbox_command, "outbox")
 
 
-_attach_optional_groups()
+_attach_groups()
 
 
 if __name__ == "__main__":

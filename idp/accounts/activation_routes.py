@@ -261,7 +261,7 @@ def _password(state: AppState, request: Request, form: dict[str, str]) -> Respon
             current_hash=account.password_hash,
             passwords=state.passwords,
         ):
-            errors["password"] = journey.password_error(found_problems)
+            errors.update(journey.password_errors(found_problems))
         email = form.get("email", "").strip()
         if account.kind == AccountKind.guardian:
             try:

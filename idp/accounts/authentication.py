@@ -28,7 +28,7 @@ RETIRED = (
 )
 EXPIRED = (
     "Votre courrier de notification a expiré (validité de 3 mois). Demandez de nouveaux "
-    "identifiants à l'école ou à l'établissement de votre enfant."
+    "identifiants à l'école ou à l'établissement."
 )
 
 
@@ -172,3 +172,15 @@ def unlock(state: AppState, username: str) -> None:
     throttle.reset(f"lock:{key}")
     if state.stores.redis is not None:
         state.stores.redis.delete(f"{state.settings.redis_prefix}lock:{key}")  # type: ignore[attr-defined]
+
+
+def unlock(state: AppState, username: str) -> None:
+    """Lift a login lock and forgive the failures (an administrator's unlock, a reset)."""
+    throttle = state.stores.throttle
+    key = f"acct:{normalise_username(username)}"
+    generation = throttle.count(f"lockouts:{key}")
+    throttle.unlock(key)
+    # Generations restart at 0, so every counter up to the current one must go.
+    for older in range(generation + 1):
+        throttle.reset(f"login:{key}:{older}")
+    throttle.reset(f"lockouts:{key}")

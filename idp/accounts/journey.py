@@ -247,8 +247,16 @@ def guardian_ids_of(db: Session, account_id: str) -> list[str]:
     )
 
 
-def password_error(problems: list[str]) -> str | None:
-    return " ".join(problems) or None
+def password_errors(problems: list[str]) -> dict[str, str]:
+    """Form errors for ``passwords_policy.problems``: a mismatch belongs to the confirmation."""
+    from idp.accounts.passwords_policy import MISMATCH
+
+    errors = {}
+    if rest := [p for p in problems if p != MISMATCH]:
+        errors["password"] = " ".join(rest)
+    if MISMATCH in problems:
+        errors["password_confirm"] = MISMATCH
+    return errors
 
 
 CODE_ERRORS = {

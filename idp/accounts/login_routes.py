@@ -39,10 +39,12 @@ def _login_page(
         with state.uow(readonly=True) as db:
             client = db.get(Client, pending.params.get("client_id", ""))
             client_name = client.name if client else None
+    # The pending authorization follows the person into the other journeys.
+    carry = f"?{urlencode({'auth': sealed})}" if pending else ""
     links = {
-        "forgot_username": "/identifiant-oublie",
-        "forgot_password": "/mot-de-passe-oublie",
-        "register": "/inscription",
+        "forgot_username": "/identifiant-oublie" + carry,
+        "forgot_password": "/mot-de-passe-oublie" + carry,
+        "register": "/inscription" + carry,
     }
     franceconnect_url = None
     if state.settings.franceconnect_enabled:
@@ -106,15 +108,15 @@ def _login(
         if previous is not None:
             end_session(state, db, previous[0])
         token, session = open_session(state, request, account, amr=["pwd"])
-        step = required_step(account)
+        step = required_step(account, session)
     pending = state.interactions.open(sealed)
-    if step:
-        query = urlencode({"auth": sealed}) if pending else ""
-        response: Response = RedirectResponse(
-            step + (f"?{query}" if query else ""), status_code=303
-        )
-    elif pending is not None:
+    if pending is not None:
+        # This login satisfies prompt=login / max_age, even after a required step.
         pending.login_at = session.auth_time
+    if step:
+        query = urlencode({"auth": state.interactions.seal(pending)}) if pending else ""
+        response: Response = RedirectResponse(step + (f"?{query}" if query else ""), status_code=303)
+    elif pending is not None:
         response = authorize(state, request, pending, token)
     else:
         response = RedirectResponse("/compte", status_code=303)

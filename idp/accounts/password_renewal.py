@@ -66,7 +66,7 @@ def _forced(state: AppState, request: Request, form: dict[str, str]) -> Response
                 passwords=state.passwords,
             ):
                 return _forced_page(
-                    state, request, auth, {"password": journey.password_error(found_problems)}, 400
+                    state, request, auth, journey.password_errors(found_problems), 400
                 )
             recovery.set_password(
                 state,

@@ -101,9 +101,7 @@ def _password(state: AppState, request: Request, form: dict[str, str]) -> Respon
             current_hash=account.password_hash,
             passwords=state.passwords,
         ):
-            return _password_page(
-                state, request, {"password": journey.password_error(found_problems)}, 400
-            )
+            return _password_page(state, request, journey.password_errors(found_problems), 400)
         recovery.set_password(
             state,
             db,

@@ -154,6 +154,7 @@ def _forgot_password(state: AppState, request: Request, username: str, resent: b
         "title": "Mot de passe oublié",
         "step": None,
         "masked": username,
+        "masked_label": "Compte",
         "errors": {},
         "resent": resent,
         "hidden": {"progress": token},
@@ -218,6 +219,7 @@ def _code(state: AppState, request: Request, form: dict[str, str]) -> Response:
                 "title": "Mot de passe oublié",
                 "step": None,
                 "masked": progress["u"],
+                "masked_label": "Compte",
                 "errors": {"code": journey.code_error(result)},
                 "hidden": {"progress": form["progress"]},
                 "action": "/mot-de-passe-oublie/code",
@@ -277,9 +279,7 @@ def _new_password(state: AppState, request: Request, form: dict[str, str]) -> Re
         if found := problems(
             form.get("password", ""), form.get("password_confirm", ""), personal=personal
         ):
-            return _new_password_page(
-                state, request, hidden, {"password": journey.password_error(found)}, 400
-            )
+            return _new_password_page(state, request, hidden, journey.password_errors(found), 400)
         if (
             link_token
             and email_links.consume(state, db, email_links.PASSWORD_RESET, link_token) is None

@@ -145,7 +145,7 @@ def _password(state: AppState, request: Request, form: dict[str, str]) -> Respon
                 auth,
                 form["progress"],
                 username,
-                {"password": journey.password_error(found)},
+                journey.password_errors(found),
                 400,
             )
         account = create_account(

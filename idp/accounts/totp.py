@@ -49,8 +49,8 @@ def _sealer(state: AppState):
     return sealer(state, "totp-at-rest")
 
 
-def enrolment(db: Session, account_id: str) -> StaffTotp | None:
-    return db.get(StaffTotp, account_id)
+def seal_secret(state: AppState, secret: str, account_id: str) -> str:
+    return _sealer(state).seal(secret.encode(), account_id)
 
 
 def is_enrolled(db: Session, account_id: str) -> bool:
@@ -69,7 +69,7 @@ def start_enrolment(state: AppState, db: Session, account_id: str) -> str:
     db.add(
         StaffTotp(
             account_id=account_id,
-            secret_encrypted=_sealer(state).seal(secret.encode(), account_id),
+            secret_encrypted=seal_secret(state, secret, account_id),
             created_at=state.clock.now(),
         )
     )

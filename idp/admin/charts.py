@@ -93,13 +93,15 @@ def timeline(points: list[tuple[date, int, int]], title: str, ident: str) -> Mar
         pupils, guardians = pupils + p, guardians + g
         cumulative.append((week, pupils, guardians))
     peak = max([1] + [max(p, g) for _, p, g in cumulative])
+    tick = _nice_step(peak)
+    top_value = tick * -(-peak // tick)
     step = plot_w / max(1, len(cumulative) - 1)
     body = []
-    for i in range(5):
-        value = round(peak * i / 4)
-        y = top + plot_h - plot_h * i / 4
+    for value in range(0, top_value + 1, tick):
+        y = top + plot_h - plot_h * value / top_value
         body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 16}" y2="{y:.1f}" stroke="{GRID}"/>')
         body.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{TEXT}">{value}</text>')
+    peak = top_value
     shown_month = None
     for i, (week, _, _) in enumerate(cumulative):
         if week.month != shown_month:
@@ -138,6 +140,17 @@ def route_bars(routes: dict[str, int], labels: dict[str, str], title: str, ident
         y += bar_h + gap
     desc = "; ".join(f"{label} : {n}" for label, n in items)
     return _svg(label_w + bar_w + 60, height, title, desc, body, ident)
+
+
+def _nice_step(peak: int) -> int:
+    """A round step giving at most five grid lines (1, 2, 5, 10, 20, 50…)."""
+    step = 1
+    while peak / step > 5:
+        for factor in (2, 2.5, 2):
+            step = int(step * factor)
+            if peak / step <= 5:
+                break
+    return step
 
 
 def _short(text: str, limit: int) -> str:

@@ -1,6 +1,11 @@
 """Issuing credentials to a school's people: accounts in state ``notified`` with a temporary
 password and a letter valid three months (DESIGN.md §2, "Account states").
 
+``idp.registry.notify`` does the same for a whole school from the command line; the director's
+tool needs more (one person, one class, a new letter, a password reset, pupils only for
+delegates), so it issues here, with the same selection rules and the same validity
+(``NOTIFICATION_VALIDITY``), identifiers from ``idp.accounts.identifiers`` (race-safe).
+
 - Pupils get accounts only in secondary schools (``School.degree == 2``): EduConnect serves
   pupils of the second degree and the guardians of every degree.
 - Guardians are the legal guardians (rank 1 or 2) of the school's enrolled pupils.
@@ -15,9 +20,8 @@ password and a letter valid three months (DESIGN.md §2, "Account states").
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from argon2 import PasswordHasher
 from sqlalchemy import exists, select
@@ -27,21 +31,14 @@ from idp.accounts.identifiers import add_with_username
 from idp.accounts.models import Account, AccountGuardian, AccountKind, AccountState
 from idp.admin.letters import Letter
 from idp.registry.models import Guardian, Guardianship, Pupil, PupilStatus, School
+from idp.registry.notify import NOTIFICATION_VALIDITY
 from idp.state import AppState
 
-VALIDITY_MONTHS = 3
 _TEMPORARY_HASHER = PasswordHasher(time_cost=1, memory_cost=2 * 1024, parallelism=1)
 
 
 class IssueError(ValueError):
     """Credentials cannot be issued; the message is a French sentence for the page."""
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    month = moment.month - 1 + months
-    year, month = moment.year + month // 12, month % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
 
 
 @dataclass
@@ -93,7 +90,7 @@ def _stamp(state: AppState, account: Account, password: str) -> None:
     account.password_hash = _TEMPORARY_HASHER.hash(password)
     account.state = AccountState.notified
     account.notified_at = account.updated_at = now
-    account.notification_expires_at = add_months(now, VALIDITY_MONTHS)
+    account.notification_expires_at = now + NOTIFICATION_VALIDITY
     account.failed_logins = 0
     account.locked_until = None
 
@@ -162,7 +159,7 @@ def reset_password(state: AppState, db: Session, school: School, account: Accoun
     account.locked_until = None
     if account.state == AccountState.locked:
         account.state = AccountState.active
-    letter = _letter_for_reset(db, school, account, password, add_months(now, VALIDITY_MONTHS).date())
+    letter = _letter_for_reset(db, school, account, password, (now + NOTIFICATION_VALIDITY).date())
     return Issued(account.id, account.kind, person_id, letter)
 
 

@@ -48,6 +48,10 @@ class Letter:
     children: list[str] = field(default_factory=list)
 
 
+#: Letters that do not decompose into a base letter and an accent.
+_NO_DECOMPOSITION = str.maketrans({"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "ı": "i", "Ħ": "H", "ħ": "h"})
+
+
 def _latin(text: str) -> str:
     """Helvetica's encoding (WinAnsi, about cp1252): fold what it cannot show."""
     try:
@@ -56,7 +60,7 @@ def _latin(text: str) -> str:
     except UnicodeEncodeError:
         pass
     out = []
-    for ch in text:
+    for ch in text.translate(_NO_DECOMPOSITION):
         try:
             ch.encode("cp1252")
             out.append(ch)

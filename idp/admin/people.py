@@ -225,6 +225,17 @@ def children_of(db: Session, staff: Staff, guardian_ids: list[str], action: Acti
 
 
 # -- one person ----------------------------------------------------------------------------------
+def person_of(kind: AccountKind, person: Pupil | Guardian, account: Account | None, state: str, children: list[Child]) -> Person:
+    route = account.activation_route.value if account and account.activation_route else None
+    email = account.email if account and account.email else getattr(person, "email", None)
+    if isinstance(person, Pupil):
+        return Person(kind, person.id, person.given_name, person.family_name, person.school_uai, state, email, route,
+                      account.id if account else None, person.level, person.class_name)  # fmt: skip
+    return Person(kind, person.id, person.given_name, person.family_name, None, state, email, route,
+                  account.id if account else None, children=children)  # fmt: skip
+
+
+
 def pupil_in_scope(db: Session, staff: Staff, pupil_id: str, action: Action) -> Pupil | None:
     pupil = db.get(Pupil, pupil_id)
     if pupil is None:

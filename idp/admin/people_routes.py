@@ -82,11 +82,17 @@ def search_page(request: Request, state: State) -> Response:
     return render(state, request, ctx, "search.html", context, current="/admin/personnes")
 
 
-@router.get("/admin/{slug}/{person_id}")
+def _slug(request: Request) -> str:
+    return request.url.path.split("/")[2]
+
+
+# One route per kind (not ``/admin/{slug}/…``), so that other ``/admin/x/y`` pages never match.
+@router.get("/admin/eleves/{person_id}")
+@router.get("/admin/responsables/{person_id}")
 @guarded
-def person_page(request: Request, state: State, slug: str, person_id: str, fait: str | None = None) -> Response:
+def person_page(request: Request, state: State, person_id: str, fait: str | None = None) -> Response:
     ctx = signed_in(state, request)
-    return _person_page(state, request, ctx, _kind(slug), person_id, notice=_notice(fait))
+    return _person_page(state, request, ctx, _kind(_slug(request)), person_id, notice=_notice(fait))
 
 
 def _notice(done: str | None) -> str | None:
@@ -125,10 +131,11 @@ def _person_page(
     return render(state, request, ctx, "person.html", context, status=status, current="/admin/personnes")
 
 
-@router.post("/admin/{slug}/{person_id}/{verb}")
+@router.post("/admin/eleves/{person_id}/{verb}")
+@router.post("/admin/responsables/{person_id}/{verb}")
 @guarded
-async def person_action(request: Request, state: State, slug: str, person_id: str, verb: str) -> Response:
-    kind = _kind(slug)
+async def person_action(request: Request, state: State, person_id: str, verb: str) -> Response:
+    kind = _kind(_slug(request))
     if verb not in ACTIONS:
         raise HTTPException(404)
     await form(request)

@@ -8,6 +8,5 @@ from fastapi import APIRouter
 from idp.admin import desk_routes, people_routes, school_routes, staff_routes, stats_routes
 
 router = APIRouter(include_in_schema=False)
-# Order matters: fixed paths before ``/admin/{slug}/{person_id}``.
 for module in (desk_routes, school_routes, stats_routes, staff_routes, people_routes):
     router.include_router(module.router)

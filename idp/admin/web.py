@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException, Request
 from starlette.responses import RedirectResponse, Response
@@ -22,6 +23,9 @@ from idp.oidc.authorize import current_session
 from idp.security.csrf import verify_csrf
 from idp.security.stores import SessionData
 from idp.state import AppState
+
+#: Pages show times in metropolitan France's time zone (the overseas académies are few).
+TIME_ZONE = ZoneInfo("Europe/Paris")
 
 #: The menu: (label, path, action needed).
 MENU = (
@@ -79,9 +83,11 @@ def render(
         "role_labels": ROLE_LABELS,
         "menu": menu,
         "current": current or request.url.path,
+        "tz": TIME_ZONE,
         **context,
     }
-    return state.templates.render(request, f"admin/{template}", values, status_code=status)
+    name = template if "/" in template else f"admin/{template}"
+    return state.templates.render(request, name, values, status_code=status)
 
 
 async def form(request: Request) -> dict[str, str]:

@@ -87,7 +87,7 @@ def authorize(
                 if "none" in prompts:
                     raise LoginRequiredError(redirect_uri=req.payload.redirect_uri) from None
                 return login_redirect(state, pending)
-            step = required_step(account)
+            step = required_step(account, session)
             if step:
                 # Activation or a forced password change comes before any service.
                 if "none" in prompts:

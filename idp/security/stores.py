@@ -77,6 +77,8 @@ class ThrottleStore(Protocol):
 
     def lock(self, key: str, seconds: int) -> None: ...
 
+    def unlock(self, key: str) -> None: ...
+
     def locked_for(self, key: str) -> int:
         """Seconds left on a lock, 0 when unlocked."""
 
@@ -194,6 +196,9 @@ class DbThrottleStore:
 
     def lock(self, key: str, seconds: int) -> None:
         self._upsert(f"lock:{key}", seconds, lock=True)
+
+    def unlock(self, key: str) -> None:
+        self.reset(f"lock:{key}")
 
     def locked_for(self, key: str) -> int:
         with unit_of_work(self._sessions, readonly=True) as db:
@@ -322,6 +327,9 @@ class RedisThrottleStore:
 
     def lock(self, key: str, seconds: int) -> None:
         self._r.set(f"{self._p}lock:{key}", 1, ex=seconds)
+
+    def unlock(self, key: str) -> None:
+        self._r.delete(f"{self._p}lock:{key}")
 
     def locked_for(self, key: str) -> int:
         return max(0, int(self._r.ttl(f"{self._p}lock:{key}")))

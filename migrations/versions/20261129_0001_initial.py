@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 14:01:06.155680
+Create Date: 2026-11-29 14:11:19.714288
 """
 
 from collections.abc import Sequence

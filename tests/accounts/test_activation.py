@@ -43,7 +43,7 @@ class TestGuardianActivation:
         page = _login_to_activation(
             browser,
             rp,
-            scope="openid profile email",
+            scope="openid profile email children",
             code_challenge=challenge,
             code_challenge_method="S256",
         )
@@ -89,6 +89,7 @@ class TestGuardianActivation:
         assert info["sub"] == claims["sub"]
         assert info["given_name"] == "Jeanne"
         assert info["email"] == "Jeanne.Martin@example.fr" and info["email_verified"] is True
+        assert sorted(child["given_name"] for child in info["children"]) == ["Hugo", "Léa"]
         # The link is single-use.
         assert client.get(link).status_code == 400
         assert h.post_form(client, confirm_page.text, "/activation/courriel").status_code == 400

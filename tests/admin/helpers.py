@@ -174,4 +174,28 @@ def post(client, page_url: str, action: str, **fields):
 
 
 def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    import html as html_lib
+
+    return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def api_token(state: AppState, world: World, label: str, *, scope: str = "openid admin", amr: list[str] | None = None,
+              account_id: str | None = None) -> str:  # fmt: skip
+    """An access token of this IdP for the staff member ``label`` (minted by the token service,
+    as the token endpoint would after a code flow with the second factor)."""
+    from idp.oidc.clients import ClientSpec, create_client
+    from idp.oidc.models import Client
+
+    with state.uow() as db:
+        client = db.get(Client, "admin-tool")
+        if client is None:
+            spec = ClientSpec(name="Outil académique", redirect_uris=["https://outil.example.fr/cb"], scopes=["openid", "profile", "admin"],
+                              client_id="admin-tool", first_party=True)  # fmt: skip
+            client, _ = create_client(db, spec, state.clock, state.settings.secrets["secret_key"])
+        account = db.get(Account, account_id or world.accounts[f"staff:{label}"])
+        grant = state.tokens.new_grant(db, client, account.id, scope, amr=amr or ["pwd", "otp", "mfa"], auth_time=state.clock.timestamp())
+        return state.tokens.issue(db, client, account, scope, grant, include_refresh=False)["access_token"]
+
+
+def csrf(client) -> str:
+    return csrf_of(client.get("/assistance").text)

@@ -116,6 +116,15 @@ class TestThrottling:
             )
         assert len(checked) <= limit
 
+    def test_unlock_lifts_the_lock(self, state, account):
+        from idp.accounts.authentication import unlock
+
+        for _ in range(state.settings.login_max_failures_account + 1):
+            authenticate(state, "j.martin", "bad", "10.0.0.5")
+        assert authenticate(state, "j.martin", PASSWORD, "10.0.0.5").account_id is None
+        unlock(state, "j.martin")
+        assert authenticate(state, "j.martin", PASSWORD, "10.0.0.5").account_id == account.id
+
     def test_per_address_limit_covers_many_identifiers(self, state):
         limit = state.settings.login_max_failures_address
         results = [authenticate(state, f"user{i}", "bad", "10.9.9.9") for i in range(limit + 2)]

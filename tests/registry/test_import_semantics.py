@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from idp.registry.models import Guardian, Guardianship, ImportRun, Pupil, PupilStatus
+from idp.registry.runs import ImportJob, import_many
 from tests.registry.conftest import rewrite, siecle_args
 
 ENC = "iso-8859-15"
@@ -182,3 +183,22 @@ class TestDeltas:
             .where(Pupil.source_id == "E4")
         )
         assert (tutor.relationship_code, tutor.legal_guardian_rank) == ("50", 1)
+
+
+class TestImportMany:
+    def test_reads_ahead_in_a_worker_and_keeps_each_file_separate(self, sessions, files, db):
+        jobs = [
+            ImportJob.siecle(
+                files / "ElevesSansAdresses.xml", files / "ResponsablesAvecAdresses.xml"
+            ),
+            ImportJob.siecle(files / "broken.xml", files / "ResponsablesAvecAdresses.xml"),
+            ImportJob.onde(files / "onde.csv"),
+        ]
+
+        results = list(import_many(sessions, jobs))
+
+        assert [r.status for r in results] == ["succeeded", "rejected", "succeeded"]
+        assert results[1].issues[0].line == 9
+        assert [r.counts["pupils"]["created"] for r in results] == [4, 0, 4]
+        assert db.scalar(select(func.count()).select_from(Pupil)) == 8
+        assert db.scalar(select(func.count()).select_from(ImportRun)) == 3

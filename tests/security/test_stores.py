@@ -132,3 +132,5 @@ class TestThrottleStore:
         assert throttle.locked_for("k") == 0
         throttle.lock("k", 120)
         assert 100 < throttle.locked_for("k") <= 120
+        throttle.unlock("k")
+        assert throttle.locked_for("k") == 0
