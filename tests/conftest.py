@@ -28,7 +28,10 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    """This process's name: unique per test run and xdist worker, so two runs on one machine
+    (a developer's and a helper's, say) never share a PostgreSQL database or Redis keys."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))[:8]
+    return f"{run}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
 def _postgres_url_for_worker(base_url: str) -> str:
@@ -49,14 +52,24 @@ def backend(request) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(backend: str, tmp_path_factory) -> str:
+def database_url(backend: str, tmp_path_factory) -> Iterator[str]:
     if backend == "postgresql":
         assert PG_URL
         url = _postgres_url_for_worker(PG_URL)
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     upgrade(url)
-    return url
+    yield url
+    if backend == "postgresql":
+        _drop_postgres_database(url)
+
+
+def _drop_postgres_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = create_engine(make_url(PG_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")

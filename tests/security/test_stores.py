@@ -17,6 +17,7 @@ from idp.security.stores import (
     RedisThrottleStore,
     SessionData,
 )
+from tests.conftest import _worker
 
 REDIS_URL = os.environ.get("EDUCONNECT_TEST_REDIS_URL")
 KINDS = ["db"] + (["redis"] if REDIS_URL else [])
@@ -32,7 +33,7 @@ def stores(request, engine):
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)
-    prefix = f"ect:{os.environ.get('PYTEST_XDIST_WORKER', 'main')}:contract:"
+    prefix = f"ect:{_worker()}:contract:"
     yield RedisSessionStore(client, prefix, clock), RedisThrottleStore(client, prefix), clock
     for key in client.scan_iter(match=f"{prefix}*"):
         client.delete(key)
