@@ -33,7 +33,8 @@ class Argon2Result:
     threads: float  # verifications/s, ``workers`` threads
     processes: float  # verifications/s, ``workers`` processes
     workers: int
-    cpu_ms: float  # CPU time per verification (all three runs), insensitive to other jobs
+    cpu_ms: float  # CPU time per verification (all three runs)
+    others: float = float("nan")  # share of the machine other jobs took meanwhile, if metered
 
     @property
     def best(self) -> float:

@@ -79,13 +79,14 @@ class Usage:
 
 class Meter:
     def __init__(self, server_pid: int) -> None:
+        """``server_pid`` may be this very process (to meter work it does itself)."""
         self.server_pid = server_pid
         self.usage: Usage | None = None
         self._thread: threading.Thread | None = None
 
     def _sample(self) -> tuple[float, float, float, float]:
         me = os.getpid()
-        ours = sum(_proc_cpu(p) for p in _descendants(me) - {self.server_pid}) + _proc_cpu(me)
+        ours = sum(_proc_cpu(p) for p in (_descendants(me) | {me}) - {self.server_pid})
         busy, _ = _machine()
         return time.monotonic(), _proc_cpu(self.server_pid), ours, busy
 

@@ -59,8 +59,8 @@ class Measured:
 
     @property
     def per_cpu_second(self) -> float:
-        """Requests per second of server CPU: the rate a worker would reach on a free core if
-        it used exactly one (one worker can use a bit more: C code runs without the GIL)."""
+        """Requests per second of server CPU. Not the rate on a free core: with both cores
+        free, the worker's threads fight for the GIL in parallel and burn more CPU each."""
         return 1000 / self.cpu_ms if self.cpu_ms == self.cpu_ms else float("nan")
 
     @property
@@ -86,7 +86,7 @@ def argon2_line(a) -> str:
     return (
         f"argon2 alone: {a.single:.1f}/s in 1 thread, {a.threads:.1f}/s in {n} threads, "
         f"{a.processes:.1f}/s in {n} processes; {a.cpu_ms:.1f} CPU-ms each "
-        f"({a.ceiling:.1f}/s on {n} free cores)"
+        f"({a.ceiling:.1f}/s on {n} free cores); others {a.others:.0%}"
     )
 
 
@@ -167,12 +167,17 @@ def _verdict(name: str, row: list[Measured | None], argon2) -> str:
     if name == "client_credentials":
         return f"≥ {TARGET_CC:,.0f}/s: " + ("met" if best.rate >= TARGET_CC else "**missed**")
     if name == "login" and argon2 is not None:
-        share = best.rate / argon2.best
+        # Both use every core, so on the same free cores logins/s ÷ verifications/s is the
+        # ratio of their CPU costs; the wall-clock ratio only holds when the neighbours took
+        # the same share during both runs.
+        best = min((m for m in row if m is not None), key=lambda m: m.cpu_ms)
         cpu_share = argon2.cpu_ms / best.cpu_ms
-        verdict = "met" if share >= TARGET_LOGIN else "**missed**"
+        verdict = "met" if cpu_share >= TARGET_LOGIN else "**missed**"
+        wall = best.rate / argon2.best
         return (
-            f"≥ 90 % of argon2 alone ({argon2.best:.1f}/s): {share:.0%}, {verdict}; "
-            f"in CPU time argon2 is {cpu_share:.0%} of a login"
+            f"≥ 90 % of argon2 alone: {cpu_share:.0%} by CPU cost ({argon2.cpu_ms:.1f} vs "
+            f"{best.cpu_ms:.1f} CPU-ms), {verdict}; wall-clock {wall:.0%} of "
+            f"{argon2.best:.1f}/s (others {argon2.others:.0%} then)"
         )
     return ""
 
@@ -196,8 +201,9 @@ def markdown(results: dict, argon2, args) -> str:
         f"httpx driver, {args.flow_procs} processes × {args.flow_threads} threads",
         f"- {args.duration:g} s per scenario after {args.warmup:g} s of warm-up; latencies are "
         "wrk's (per request) or the driver's (per whole flow). CPU-ms: the server's CPU time per "
-        "request, and the rate it gives per second of server CPU. Others: share of the "
-        f"machine's CPU taken by other jobs during the run (at most {busiest:.0%} here).",
+        "request (all threads), and requests per second of server CPU. Others: share of the "
+        f"machine's CPU taken by other jobs during the run (at most {busiest:.0%} here); a rate "
+        "measured while others took CPU is a lower bound.",
         "",
         "| Scenario | " + " | ".join(SERVER_NAMES.get(x, x) for x in labels) + " | Target |",
         "|---|" + "---|" * len(labels) + "---|",

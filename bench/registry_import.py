@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -58,14 +59,25 @@ def jobs(directory: Path) -> list[ImportJob]:
     return found
 
 
+def cpu_seconds() -> float:
+    """CPU used by this process and its finished children (the reader worker)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def import_all(sessions, directory: Path, pipelined: bool) -> tuple[float, dict]:
     """Every file of the academy, one transaction each; read-ahead in a worker if pipelined."""
     started = time.perf_counter()
+    cpu = cpu_seconds()
+    load = os.getloadavg()[0]
     if pipelined:
         results = list(import_many(sessions, jobs(directory)))
     else:
         results = [run_job(sessions, job, clock=Clock()) for job in jobs(directory)]
     elapsed = time.perf_counter() - started
+    cpu = cpu_seconds() - cpu
+    load = max(load, os.getloadavg()[0])
     totals = empty_counts()
     issues = 0
     for result in results:
@@ -74,7 +86,8 @@ def import_all(sessions, directory: Path, pipelined: bool) -> tuple[float, dict]
         for kind in KINDS:
             for name, value in result.counts[kind].items():
                 totals[kind][name] += value
-    return elapsed, {"counts": totals, "issues": issues, "runs": len(results)}
+    summary = {"counts": totals, "issues": issues, "runs": len(results)}
+    return elapsed, summary | {"cpu_s": round(cpu, 1), "load": round(load, 1)}
 
 
 def run_backend(backend: str, directory: Path, pipelined: bool) -> dict:
@@ -86,14 +99,12 @@ def run_backend(backend: str, directory: Path, pipelined: bool) -> dict:
     again, second = import_all(sessions, directory, pipelined)
     engine.dispose()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    worker_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {
         "backend": backend,
         "mode": "pipelined" if pipelined else "sequential",
         "full_import_s": round(full, 1),
         "unchanged_reimport_s": round(again, 1),
         "peak_rss_mib": round(peak_mib),
-        "worker_peak_rss_mib": round(worker_mib),
         "first": first,
         "second": second,
     }
@@ -121,8 +132,12 @@ def main() -> None:
         print(
             f"{backend:10}  full import {report['full_import_s']:6.1f} s   "
             f"unchanged re-import {report['unchanged_reimport_s']:6.1f} s   "
-            f"peak RSS {report['peak_rss_mib']} MiB (+ reader worker "
-            f"{report['worker_peak_rss_mib']} MiB)  [{report['mode']}]"
+            f"peak RSS {report['peak_rss_mib']} MiB  [{report['mode']}]"
+        )
+        print(
+            f"            client CPU {report['first']['cpu_s']} s / {report['second']['cpu_s']} s, "
+            f"load average up to {report['first']['load']} / {report['second']['load']} "
+            "(other processes on the machine)"
         )
         print(
             f"            first run:  { {k: v['created'] for k, v in first.items()} } created, "

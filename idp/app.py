@@ -79,6 +79,9 @@ def create_app(
     settings = settings or Settings()
     settings.check_production()
     state = build_state(settings, clock)
+    from idp.janitor import run_janitor
+
+    state.extras["janitor"] = run_janitor
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -195,16 +198,19 @@ def _add_error_handlers(app: FastAPI, state: AppState) -> None:
         )
 
 
-async def _periodic(state: AppState, every: float = 30.0) -> None:
-    """Back-channel logout retries and housekeeping, off the request path."""
+async def _periodic(state: AppState, every: float = 30.0, janitor_every: int = 10) -> None:
+    """Back-channel logout retries every 30 s, housekeeping every 5 minutes, off the request
+    path. Several processes may run it at once: both jobs are safe to repeat."""
     from idp.oidc import backchannel
 
+    tick = 0
     while True:
         await asyncio.sleep(every)
+        tick += 1
         try:
             await run_in_threadpool(backchannel.deliver_due, state)
             janitor = state.extras.get("janitor")
-            if janitor:
+            if janitor and tick % janitor_every == 0:
                 await run_in_threadpool(janitor, state)
         except Exception:  # keep the loop alive; the failure is logged
             log.exception("periodic task failed")

@@ -183,12 +183,16 @@ def demo(as_json: bool) -> None:
 def _attach_groups() -> None:
     """Command groups owned by their packages (registry import, accounts, outbox, staff...)."""
     from idp.accounts.cli import force_password_change_command, outbox_command
+    from idp.admin.cli import staff_group
+    from idp.janitor import janitor_command
     from idp.registry.cli import accounts_group, import_group
 
     accounts_group.add_command(force_password_change_command, "force-password-change")
     main.add_command(import_group, "import")
     main.add_command(accounts_group, "accounts")
     main.add_command(outbox_command, "outbox")
+    main.add_command(staff_group, "staff")
+    main.add_command(janitor_command, "janitor")
 
 
 _attach_groups()

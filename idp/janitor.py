@@ -13,7 +13,8 @@ What goes, and when:
 - one-time codes and e-mailed links: a day after expiry; development outbox: after 30 days;
 - back-channel logout jobs: 7 days after delivery, 30 days after being abandoned;
 - letters waiting to be printed: once expired; assistance tickets: after their retention;
-- accounts ``notified`` whose letter ran out become ``expired`` (audited one by one).
+- accounts ``notified`` whose letter ran out become ``expired`` (audited one by one);
+- and the statistics snapshot of the académie dashboards is recomputed when 10 minutes old.
 """
 
 from __future__ import annotations
@@ -27,10 +28,17 @@ from sqlalchemy import ColumnElement, delete, insert, select, update
 
 from idp.accounts.journey_models import EmailLink, OtpChallenge
 from idp.accounts.models import Account, AccountState
+from idp.admin import snapshot
 from idp.admin.models import LetterBatch
 from idp.db import new_id
 from idp.messaging.models import OutboxMessage
-from idp.oidc.models import AuthorizationCode, BackchannelLogout, Grant, RefreshToken, RevokedAccessToken
+from idp.oidc.models import (
+    AuthorizationCode,
+    BackchannelLogout,
+    Grant,
+    RefreshToken,
+    RevokedAccessToken,
+)
 from idp.security.models import AuditEvent, SsoSession, ThrottleCounter
 from idp.state import AppState
 from idp.support.models import SupportTicket
@@ -49,7 +57,9 @@ def _purge(state: AppState, model, key, where: Callable[[], ColumnElement[bool]]
     while True:
         with state.uow() as db:
             ids = select(key).where(where()).limit(BATCH).scalar_subquery()
-            count = db.execute(delete(model).where(key.in_(ids)).execution_options(synchronize_session=False)).rowcount
+            count = db.execute(
+                delete(model).where(key.in_(ids)).execution_options(synchronize_session=False)
+            ).rowcount
         total += count
         if count < BATCH:
             return total
@@ -64,7 +74,10 @@ def expire_letters(state: AppState) -> int:
             ids = list(
                 db.scalars(
                     select(Account.id)
-                    .where(Account.state == AccountState.notified, Account.notification_expires_at <= now)
+                    .where(
+                        Account.state == AccountState.notified,
+                        Account.notification_expires_at <= now,
+                    )
                     .limit(BATCH)
                 )
             )
@@ -77,7 +90,17 @@ def expire_letters(state: AppState) -> int:
                 )
                 db.execute(
                     insert(AuditEvent),
-                    [{"id": new_id(), "at": now, "event": "account.expired", "target_type": "account", "target_id": i, "actor_role": "janitor"} for i in ids],
+                    [
+                        {
+                            "id": new_id(),
+                            "at": now,
+                            "event": "account.expired",
+                            "target_type": "account",
+                            "target_id": i,
+                            "actor_role": "janitor",
+                        }
+                        for i in ids
+                    ],
                 )
         total += len(ids)
         if len(ids) < BATCH:
@@ -88,24 +111,68 @@ def run_janitor(state: AppState) -> dict[str, int]:
     now = state.clock.now()
     ticket_age = retention(state.settings)
     counts = {
-        "authorization_codes": _purge(state, AuthorizationCode, AuthorizationCode.code_hash, lambda: AuthorizationCode.expires_at < now - DAY),
-        "refresh_tokens": _purge(state, RefreshToken, RefreshToken.token_hash, lambda: RefreshToken.expires_at < now),
+        "authorization_codes": _purge(
+            state,
+            AuthorizationCode,
+            AuthorizationCode.code_hash,
+            lambda: AuthorizationCode.expires_at < now - DAY,
+        ),
+        "refresh_tokens": _purge(
+            state, RefreshToken, RefreshToken.token_hash, lambda: RefreshToken.expires_at < now
+        ),
         "grants": _purge(state, Grant, Grant.id, lambda: Grant.expires_at < now),
-        "revoked_access_tokens": _purge(state, RevokedAccessToken, RevokedAccessToken.jti, lambda: RevokedAccessToken.expires_at < now),
-        "sso_sessions": _purge(state, SsoSession, SsoSession.token_hash, lambda: SsoSession.expires_at < now),
-        "throttle_counters": _purge(state, ThrottleCounter, ThrottleCounter.key, lambda: ThrottleCounter.window_ends_at < now),
-        "otp_challenges": _purge(state, OtpChallenge, OtpChallenge.id, lambda: OtpChallenge.expires_at < now - DAY),
-        "email_links": _purge(state, EmailLink, EmailLink.id, lambda: EmailLink.expires_at < now - DAY),
-        "outbox_messages": _purge(state, OutboxMessage, OutboxMessage.id, lambda: OutboxMessage.created_at < now - OUTBOX_RETENTION),
+        "revoked_access_tokens": _purge(
+            state,
+            RevokedAccessToken,
+            RevokedAccessToken.jti,
+            lambda: RevokedAccessToken.expires_at < now,
+        ),
+        "sso_sessions": _purge(
+            state, SsoSession, SsoSession.token_hash, lambda: SsoSession.expires_at < now
+        ),
+        "throttle_counters": _purge(
+            state,
+            ThrottleCounter,
+            ThrottleCounter.key,
+            lambda: ThrottleCounter.window_ends_at < now,
+        ),
+        "otp_challenges": _purge(
+            state, OtpChallenge, OtpChallenge.id, lambda: OtpChallenge.expires_at < now - DAY
+        ),
+        "email_links": _purge(
+            state, EmailLink, EmailLink.id, lambda: EmailLink.expires_at < now - DAY
+        ),
+        "outbox_messages": _purge(
+            state,
+            OutboxMessage,
+            OutboxMessage.id,
+            lambda: OutboxMessage.created_at < now - OUTBOX_RETENTION,
+        ),
         "backchannel_jobs": _purge(
-            state, BackchannelLogout, BackchannelLogout.id,
-            lambda: (BackchannelLogout.delivered_at < now - DELIVERED_RETENTION)
-            | ((BackchannelLogout.delivered_at.is_(None)) & (BackchannelLogout.next_attempt_at > now + timedelta(days=365))
-               & (BackchannelLogout.created_at < now - ABANDONED_RETENTION)),
-        ),  # fmt: skip
-        "letter_batches": _purge(state, LetterBatch, LetterBatch.id, lambda: LetterBatch.expires_at < now),
-        "support_tickets": _purge(state, SupportTicket, SupportTicket.id, lambda: SupportTicket.updated_at < now - ticket_age),
+            state,
+            BackchannelLogout,
+            BackchannelLogout.id,
+            lambda: (
+                (BackchannelLogout.delivered_at < now - DELIVERED_RETENTION)
+                | (
+                    (BackchannelLogout.delivered_at.is_(None))
+                    & (BackchannelLogout.next_attempt_at > now + timedelta(days=365))
+                    & (BackchannelLogout.created_at < now - ABANDONED_RETENTION)
+                )
+            ),
+        ),
+        "letter_batches": _purge(
+            state, LetterBatch, LetterBatch.id, lambda: LetterBatch.expires_at < now
+        ),
+        "support_tickets": _purge(
+            state,
+            SupportTicket,
+            SupportTicket.id,
+            lambda: SupportTicket.updated_at < now - ticket_age,
+        ),
         "accounts_expired": expire_letters(state),
+        # After the expiries, so that the académie dashboards count them.
+        "stats_snapshot_rows": snapshot.refresh_if_stale(state),
     }
     return counts
 

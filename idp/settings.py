@@ -85,6 +85,14 @@ class Settings(BaseSettings):
     assistance_phone: str = "03 80 44 84 20"
     assistance_hours: str = "du lundi au vendredi, de 8h00 à 12h30 et de 13h30 à 17h30"
     academy_name: str = "Académie de démonstration"
+    #: Personal-data notice: who decides the processing (RGPD art. 4(7)) and how to reach the
+    #: data protection officer (art. 37-39); how long support tickets are kept.
+    data_controller: str = "le recteur de l'académie, pour le ministère chargé de l'éducation nationale"
+    dpo_contact: str = (
+        "le délégué à la protection des données de l'académie, par le formulaire de contact "
+        "ou par courrier au rectorat"
+    )
+    support_ticket_retention_days: int = 365
 
     log_level: str = "INFO"
     extra_trusted_hosts: list[str] = Field(default_factory=list)

@@ -159,22 +159,6 @@ def _mark_locked(state: AppState, db: Session, name: str, seconds: int) -> None:
 
 
 def unlock(state: AppState, username: str) -> None:
-    """Lift the identifier's lock-out at once and forget its failures (a school's "unlock").
-
-    The lock and the counters live in the throttle store (see ``_reserve``). The database
-    store keeps the lock as the counter ``lock:<key>``; the Redis store as its own key.
-    """
-    key = f"acct:{normalise_username(username)}"
-    throttle = state.stores.throttle
-    for generation in range(throttle.count(f"lockouts:{key}") + 1):
-        throttle.reset(f"login:{key}:{generation}")
-    throttle.reset(f"lockouts:{key}")
-    throttle.reset(f"lock:{key}")
-    if state.stores.redis is not None:
-        state.stores.redis.delete(f"{state.settings.redis_prefix}lock:{key}")  # type: ignore[attr-defined]
-
-
-def unlock(state: AppState, username: str) -> None:
     """Lift a login lock and forgive the failures (an administrator's unlock, a reset)."""
     throttle = state.stores.throttle
     key = f"acct:{normalise_username(username)}"

@@ -33,7 +33,8 @@ router = APIRouter(include_in_schema=False)
 
 PASSWORD_PATH = "/connexion/nouveau-mot-de-passe"
 MESSAGES = {
-    "wrong": "Code incorrect. Saisissez le code à 6 chiffres affiché en ce moment par votre application.",
+    "wrong": "Code incorrect. Saisissez le code à 6 chiffres affiché en ce moment "
+    "par votre application.",
     "malformed": "Saisissez les 6 chiffres affichés par votre application, sans autre caractère.",
     "replayed": "Ce code a déjà été utilisé. Attendez le code suivant de votre application.",
     "not_enrolled": "La double authentification a changé entre-temps. Recommencez.",
@@ -180,9 +181,10 @@ def _new_password(state: AppState, request: Request, form: dict[str, str]) -> Re
     )
     if found_problems:
         return _page(state, request, account, auth, {"password": " ".join(found_problems)}, 400)
+    new_hash = state.passwords.hash(password)  # argon2 outside the transaction (SQLite lock)
     with state.uow() as db:
         row = db.get(Account, account.id)
-        row.password_hash = state.passwords.hash(password)
+        row.password_hash = new_hash
         row.force_password_change = False
         row.password_changed_at = row.updated_at = state.clock.now()
         state.audit.record(

@@ -53,6 +53,11 @@ def seal_secret(state: AppState, secret: str, account_id: str) -> str:
     return _sealer(state).seal(secret.encode(), account_id)
 
 
+def secret_of(state: AppState, db: Session, account_id: str) -> str:
+    """The secret in clear (benchmarks and the demo compute codes with it)."""
+    return _sealer(state).open(db.get(StaffTotp, account_id).secret_encrypted, account_id).decode()
+
+
 def is_enrolled(db: Session, account_id: str) -> bool:
     row = db.get(StaffTotp, account_id)
     return row is not None and row.confirmed_at is not None

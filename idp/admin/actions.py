@@ -16,7 +16,7 @@ from idp.accounts import authentication
 from idp.accounts.journey import end_sessions
 from idp.accounts.models import Account, AccountKind, AccountState
 from idp.admin import issuing, people
-from idp.admin.issuing import IssueError, Issued
+from idp.admin.issuing import Issued, IssueError
 from idp.admin.letters import Letter
 from idp.admin.models import LetterBatch
 from idp.admin.roles import Action, Staff
@@ -53,12 +53,16 @@ def target(db: Session, staff: Staff, kind: AccountKind, person_id: str, action:
         pupil = people.pupil_in_scope(db, staff, person_id, action)
         if pupil is None:
             raise NotFound
-        return Target(kind, pupil, db.get(School, pupil.school_uai), people.pupil_account(db, pupil.id))
+        return Target(
+            kind, pupil, db.get(School, pupil.school_uai), people.pupil_account(db, pupil.id)
+        )
     guardian = people.guardian_in_scope(db, staff, person_id, action)
     if guardian is None:
         raise NotFound
     child = people.children_of(db, staff, [guardian.id], action)[guardian.id][0]
-    return Target(kind, guardian, db.get(School, child.school_uai), people.guardian_account(db, guardian.id))
+    return Target(
+        kind, guardian, db.get(School, child.school_uai), people.guardian_account(db, guardian.id)
+    )
 
 
 class Audit:
@@ -67,7 +71,9 @@ class Audit:
     def __init__(self, state: AppState, db: Session, staff: Staff, ip: str | None) -> None:
         self.state, self.db, self.staff, self.ip = state, db, staff, ip
 
-    def record(self, event: str, target_type: str, target_id: str | None, school_uai: str | None, **detail) -> None:
+    def record(
+        self, event: str, target_type: str, target_id: str | None, school_uai: str | None, **detail
+    ) -> None:
         self.state.audit.record(
             self.db,
             event,
@@ -83,7 +89,14 @@ class Audit:
     def __call__(self, event: str, t: Target, **detail) -> None:
         """An event about one person: their account, or the person while they have none."""
         if t.account is not None:
-            self.record(event, "account", t.account.id, t.school.uai, person=f"{t.kind.value}:{t.person_id}", **detail)
+            self.record(
+                event,
+                "account",
+                t.account.id,
+                t.school.uai,
+                person=f"{t.kind.value}:{t.person_id}",
+                **detail,
+            )
         else:
             self.record(event, t.kind.value, t.person_id, t.school.uai, **detail)
 
@@ -94,7 +107,9 @@ def _snapshot(account: Account | None) -> dict | None:
     return {
         "state": account.state.value,
         "locked_until": account.locked_until.isoformat() if account.locked_until else None,
-        "notification_expires_at": account.notification_expires_at.isoformat() if account.notification_expires_at else None,
+        "notification_expires_at": account.notification_expires_at.isoformat()
+        if account.notification_expires_at
+        else None,
         "force_password_change": account.force_password_change,
     }
 
@@ -148,7 +163,9 @@ def unlock(state: AppState, db: Session, staff: Staff, t: Target, ip: str | None
     account.failed_logins = 0
     account.updated_at = state.clock.now()
     authentication.unlock(state, account.username)
-    Audit(state, db, staff, ip)("admin.account.unlocked", t, before=before, after=_snapshot(account))
+    Audit(state, db, staff, ip)(
+        "admin.account.unlocked", t, before=before, after=_snapshot(account)
+    )
 
 
 def disable(state: AppState, db: Session, staff: Staff, t: Target, ip: str | None) -> None:
@@ -159,7 +176,9 @@ def disable(state: AppState, db: Session, staff: Staff, t: Target, ip: str | Non
     account.state = AccountState.disabled
     account.updated_at = state.clock.now()
     _cut_access(state, db, account, "account_disabled")
-    Audit(state, db, staff, ip)("admin.account.disabled", t, before=before, after=_snapshot(account))
+    Audit(state, db, staff, ip)(
+        "admin.account.disabled", t, before=before, after=_snapshot(account)
+    )
 
 
 def enable(state: AppState, db: Session, staff: Staff, t: Target, ip: str | None) -> None:
@@ -200,7 +219,13 @@ def notify_school(
     if school is None or not staff.allows(Action.notify, school.uai, school.academy):
         raise NotFound
     if class_name and not db.scalar(
-        select(Pupil.id).where(Pupil.school_uai == uai, Pupil.class_name == class_name, Pupil.status == PupilStatus.enrolled).limit(1)
+        select(Pupil.id)
+        .where(
+            Pupil.school_uai == uai,
+            Pupil.class_name == class_name,
+            Pupil.status == PupilStatus.enrolled,
+        )
+        .limit(1)
     ):
         raise ActionError("Cette classe n'existe pas dans l'école.")
     school = issuing.lock_school(db, uai)
@@ -212,15 +237,40 @@ def notify_school(
     issued += [issuing.issue_guardian(state, db, school, g) for g in guardians]
     for item in issued:
         person = f"{item.kind.value}:{item.person_id}"
-        audit.record("admin.account.notified", "account", item.account_id, uai, person=person, before=None, after={"state": "notified"})
-    audit.record("admin.school.notified", "school", uai, uai, class_name=class_name, pupils=len(pupils), guardians=len(guardians))
+        audit.record(
+            "admin.account.notified",
+            "account",
+            item.account_id,
+            uai,
+            person=person,
+            before=None,
+            after={"state": "notified"},
+        )
+    audit.record(
+        "admin.school.notified",
+        "school",
+        uai,
+        uai,
+        class_name=class_name,
+        pupils=len(pupils),
+        guardians=len(guardians),
+    )
     return issued
 
 
 # -- letters waiting to be printed -------------------------------------------------------------
-def store_letters(state: AppState, db: Session, staff: Staff, uai: str, letters: list[Letter]) -> str:
+def store_letters(
+    state: AppState, db: Session, staff: Staff, uai: str, letters: list[Letter]
+) -> str:
     now = state.clock.now()
-    batch = LetterBatch(account_id=staff.account_id, school_uai=uai, count=len(letters), payload="", created_at=now, expires_at=now + BATCH_TTL)
+    batch = LetterBatch(
+        account_id=staff.account_id,
+        school_uai=uai,
+        count=len(letters),
+        payload="",
+        created_at=now,
+        expires_at=now + BATCH_TTL,
+    )
     db.add(batch)
     db.flush()
     raw = json.dumps([asdict(x) for x in letters], default=str).encode()
@@ -228,9 +278,15 @@ def store_letters(state: AppState, db: Session, staff: Staff, uai: str, letters:
     return batch.id
 
 
-def load_letters(state: AppState, db: Session, staff: Staff, batch_id: str) -> tuple[LetterBatch, list[Letter]]:
+def load_letters(
+    state: AppState, db: Session, staff: Staff, batch_id: str
+) -> tuple[LetterBatch, list[Letter]]:
     batch = db.get(LetterBatch, batch_id)
-    if batch is None or batch.account_id != staff.account_id or batch.expires_at <= state.clock.now():
+    if (
+        batch is None
+        or batch.account_id != staff.account_id
+        or batch.expires_at <= state.clock.now()
+    ):
         raise NotFound
     items = json.loads(sealer(state, "letters-at-rest").open(batch.payload, batch.id))
     letters = [Letter(**{**x, "valid_until": date.fromisoformat(x["valid_until"])}) for x in items]

@@ -1,78 +1,30 @@
 """The administration API: what the pages do, as JSON, for the académies' own tools.
 
-Authentication: an access token of this IdP (RFC 9068 JWT) sent as a bearer token (RFC 6750),
-with the ``admin`` scope, issued to a staff account whose login included the second factor
-(``amr`` contains ``otp``). Its signature, issuer, expiry and revocation are checked on every
-call. Errors: 401 ``invalid_token`` / 403 ``insufficient_scope`` with ``WWW-Authenticate``;
-anything outside the caller's schools answers 404; bad input 422 with the fields in error.
-https://www.rfc-editor.org/rfc/rfc6750 · https://www.rfc-editor.org/rfc/rfc9068
+Authentication in ``idp.admin.api_auth`` (bearer token, ``admin`` scope, staff, second
+factor). Anything outside the caller's schools answers 404; an action that does not apply
+409 with a French ``message``; bad input 422 with the fields in error.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, HTTPException, Query
 from starlette.responses import Response
 
-from idp.accounts.journey_models import LinkReportStatus
-from idp.accounts.models import Account, AccountKind
-from idp.accounts.steps import SECOND_FACTOR_AMR
-from idp.admin import actions, people
+from idp.accounts.models import AccountKind
+from idp.admin import actions, api_desk, people, search
 from idp.admin import api_models as m
-from idp.admin.api_convert import person_out, row_out
-from idp.admin.desk_routes import report_rows, resolve_report
-from idp.admin.roles import Action, Staff
+from idp.admin.api_auth import Caller, Who
+from idp.admin.api_convert import person_out
+from idp.admin.roles import Action
 from idp.admin.school_routes import letters_response
-from idp.admin.stats_routes import build_view
-from idp.deps import State, client_ip
-from idp.oidc.models import Grant
+from idp.deps import State
 from idp.state import AppState
 
-SCOPE = "admin"
-_bearer = HTTPBearer(auto_error=False, description="An access token of this IdP with the `admin` scope.")
-
 router = APIRouter(prefix="/api/admin", tags=["Administration"])
-NOT_FOUND = {404: {"description": "Unknown, or outside your schools."}}
+NOT_FOUND = api_desk.NOT_FOUND
 
-
-class Caller:
-    def __init__(self, staff: Staff, ip: str) -> None:
-        self.staff, self.ip = staff, ip
-
-
-def _refuse(status: int, error: str, description: str) -> HTTPException:
-    header = f'Bearer error="{error}", error_description="{description}"'
-    if error == "insufficient_scope":
-        header += f', scope="{SCOPE}"'
-    return HTTPException(status, detail={"error": error, "error_description": description}, headers={"WWW-Authenticate": header})
-
-
-def caller(
-    request: Request, state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Caller:
-    if credentials is None:
-        raise HTTPException(401, detail={"error": "invalid_request"}, headers={"WWW-Authenticate": 'Bearer realm="educonnect"'})
-    claims = state.tokens.decode_access_token(credentials.credentials)
-    if claims is None:
-        raise _refuse(401, "invalid_token", "The access token is invalid or expired.")
-    if SCOPE not in str(claims.get("scope", "")).split():
-        raise _refuse(403, "insufficient_scope", "The admin scope is required.")
-    with state.uow(readonly=True) as db:
-        if state.tokens.is_access_token_revoked(db, claims):
-            raise _refuse(401, "invalid_token", "The access token was revoked.")
-        grant = db.get(Grant, claims.get("gid", "")) if claims.get("gid") else None
-        account = db.get(Account, grant.account_id) if grant and grant.account_id else None
-        staff = Staff.of(account) if account is not None and account.can_log_in else None
-    if staff is None:
-        raise _refuse(403, "insufficient_scope", "The token's account is not a staff account.")
-    if SECOND_FACTOR_AMR not in (grant.amr or []):
-        raise _refuse(403, "insufficient_scope", "The staff login must include the second factor.")
-    return Caller(staff, client_ip(request))
-
-
-Who = Annotated[Caller, Depends(caller)]
 KIND = {m.PeopleKind.pupils: AccountKind.pupil, m.PeopleKind.guardians: AccountKind.guardian}
 
 
@@ -80,7 +32,11 @@ KIND = {m.PeopleKind.pupils: AccountKind.pupil, m.PeopleKind.guardians: AccountK
 def me(who: Who) -> m.Me:
     """The staff member the token belongs to, and their roles."""
     s = who.staff
-    return m.Me(username=s.username, name=s.name, roles=[m.Assignment(role=a.role.value, scope=list(a.scope)) for a in s.assignments])
+    return m.Me(
+        username=s.username,
+        name=s.name,
+        roles=[m.Assignment(role=a.role.value, scope=list(a.scope)) for a in s.assignments],
+    )
 
 
 @router.get("/people", operation_id="admin_search_people", response_model=m.PeoplePage)
@@ -102,51 +58,100 @@ def search_people(
     if not who.staff.allows_kind(Action.read, account_kind):
         raise HTTPException(404)
     filters = people.Filters(
-        kind=account_kind, q=name, school=school.upper(), level=level, class_name=class_name,
-        state=state_filter.value if state_filter else "", email=email, route=route.value if route else "", page=page,
-    )  # fmt: skip
+        kind=account_kind,
+        q=name,
+        school=school.upper(),
+        level=level,
+        class_name=class_name,
+        state=state_filter.value if state_filter else "",
+        email=email,
+        route=route.value if route else "",
+        page=page,
+    )
     with state.uow(readonly=True) as db:
-        result = people.search(db, who.staff, filters, state.clock.now())
-    return m.PeoplePage(items=[person_out(p) for p in result.people], total=result.total, page=result.page, pages=result.pages)
+        result = search.search(db, who.staff, filters, state.clock.now())
+    return m.PeoplePage(
+        items=[person_out(p) for p in result.people],
+        total=result.total,
+        page=result.page,
+        pages=result.pages,
+    )
 
 
-def _target(state: AppState, db, who: Caller, kind: m.PeopleKind, person_id: str, action: Action) -> actions.Target:
+def _target(
+    state: AppState, db, who: Caller, kind: m.PeopleKind, person_id: str, action: Action
+) -> actions.Target:
     try:
         return actions.target(db, who.staff, KIND[kind], person_id, action)
     except actions.NotFound:
         raise HTTPException(404) from None
 
 
-@router.get("/people/{kind}/{person_id}", operation_id="admin_get_person", response_model=m.PersonDetail, responses=NOT_FOUND)
+@router.get(
+    "/people/{kind}/{person_id}",
+    operation_id="admin_get_person",
+    response_model=m.PersonDetail,
+    responses=NOT_FOUND,
+)
 def get_person(state: State, who: Who, kind: m.PeopleKind, person_id: str) -> m.PersonDetail:
     """A person of your schools, their account (if any) and its history."""
     now = state.clock.now()
     with state.uow(readonly=True) as db:
         t = _target(state, db, who, kind, person_id, Action.read)
-        children = people.children_of(db, who.staff, [person_id], Action.read).get(person_id, []) if t.kind == AccountKind.guardian else []
-        summary = people.person_of(t.kind, t.person, t.account, people.state_of(t.account, now), children)
+        children = (
+            people.children_of(db, who.staff, [person_id], Action.read).get(person_id, [])
+            if t.kind == AccountKind.guardian
+            else []
+        )
+        summary = people.person_of(
+            t.kind, t.person, t.account, people.state_of(t.account, now), children
+        )
         history = people.history(db, t.account.id if t.account else None, person_id)
         account = m.AccountOut.model_validate(t.account) if t.account else None
-    return m.PersonDetail(person=person_out(summary), account=account, history=[m.Event.model_validate(e) for e in history])
+    return m.PersonDetail(
+        person=person_out(summary),
+        account=account,
+        history=[m.Event.model_validate(e) for e in history],
+    )
 
 
 def _issued(state: AppState, db, who: Caller, uai: str, issued: list[actions.Issued]) -> m.Issued:
     batch_id = actions.store_letters(state, db, who.staff, uai, [i.letter for i in issued])
     base = f"/api/admin/letters/{batch_id}"
     credentials = [
-        m.Credential(kind=i.letter.kind, given_name=i.letter.given_name, family_name=i.letter.family_name,
-                     username=i.letter.username, temporary_password=i.letter.password, valid_until=i.letter.valid_until)
+        m.Credential(
+            kind=i.letter.kind,
+            given_name=i.letter.given_name,
+            family_name=i.letter.family_name,
+            username=i.letter.username,
+            temporary_password=i.letter.password,
+            valid_until=i.letter.valid_until,
+        )
         for i in issued
-    ]  # fmt: skip
+    ]
     expires = state.clock.now() + actions.BATCH_TTL
-    return m.Issued(credentials=credentials, letters=m.LettersBatch(id=batch_id, count=len(issued), pdf_url=f"{base}/pdf", csv_url=f"{base}/csv", expires_at=expires))
+    return m.Issued(
+        credentials=credentials,
+        letters=m.LettersBatch(
+            id=batch_id,
+            count=len(issued),
+            pdf_url=f"{base}/pdf",
+            csv_url=f"{base}/csv",
+            expires_at=expires,
+        ),
+    )
 
 
 def _conflict(exc: actions.ActionError) -> HTTPException:
     return HTTPException(409, detail={"error": "conflict", "message": str(exc)})
 
 
-@router.post("/people/{kind}/{person_id}/notify", operation_id="admin_notify_person", response_model=m.Issued, responses=NOT_FOUND)
+@router.post(
+    "/people/{kind}/{person_id}/notify",
+    operation_id="admin_notify_person",
+    response_model=m.Issued,
+    responses=NOT_FOUND,
+)
 def notify_person(state: State, who: Who, kind: m.PeopleKind, person_id: str) -> m.Issued:
     """Create the account with a temporary password, or issue a new letter (new password, three
     more months) to an account not activated yet. The letter is downloadable for two hours."""
@@ -159,7 +164,12 @@ def notify_person(state: State, who: Who, kind: m.PeopleKind, person_id: str) ->
         raise _conflict(exc) from None
 
 
-@router.post("/people/{kind}/{person_id}/reset-password", operation_id="admin_reset_password", response_model=m.Issued, responses=NOT_FOUND)
+@router.post(
+    "/people/{kind}/{person_id}/reset-password",
+    operation_id="admin_reset_password",
+    response_model=m.Issued,
+    responses=NOT_FOUND,
+)
 def reset_password(state: State, who: Who, kind: m.PeopleKind, person_id: str) -> m.Issued:
     """A temporary password to replace at the next login; sessions and tokens end."""
     try:
@@ -171,7 +181,9 @@ def reset_password(state: State, who: Who, kind: m.PeopleKind, person_id: str) -
         raise _conflict(exc) from None
 
 
-def _simple(state: AppState, who: Caller, kind: m.PeopleKind, person_id: str, action: Action, service) -> m.Done:
+def _simple(
+    state: AppState, who: Caller, kind: m.PeopleKind, person_id: str, action: Action, service
+) -> m.Done:
     try:
         with state.uow() as db:
             t = _target(state, db, who, kind, person_id, action)
@@ -181,25 +193,45 @@ def _simple(state: AppState, who: Caller, kind: m.PeopleKind, person_id: str, ac
         raise _conflict(exc) from None
 
 
-@router.post("/people/{kind}/{person_id}/unlock", operation_id="admin_unlock", response_model=m.Done, responses=NOT_FOUND)
+@router.post(
+    "/people/{kind}/{person_id}/unlock",
+    operation_id="admin_unlock",
+    response_model=m.Done,
+    responses=NOT_FOUND,
+)
 def unlock(state: State, who: Who, kind: m.PeopleKind, person_id: str) -> m.Done:
     """Lift a lock-out after too many failed logins."""
     return _simple(state, who, kind, person_id, Action.unlock, actions.unlock)
 
 
-@router.post("/people/{kind}/{person_id}/disable", operation_id="admin_disable", response_model=m.Done, responses=NOT_FOUND)
+@router.post(
+    "/people/{kind}/{person_id}/disable",
+    operation_id="admin_disable",
+    response_model=m.Done,
+    responses=NOT_FOUND,
+)
 def disable(state: State, who: Who, kind: m.PeopleKind, person_id: str) -> m.Done:
     """Disable the account; its sessions and tokens end."""
     return _simple(state, who, kind, person_id, Action.disable, actions.disable)
 
 
-@router.post("/people/{kind}/{person_id}/enable", operation_id="admin_enable", response_model=m.Done, responses=NOT_FOUND)
+@router.post(
+    "/people/{kind}/{person_id}/enable",
+    operation_id="admin_enable",
+    response_model=m.Done,
+    responses=NOT_FOUND,
+)
 def enable(state: State, who: Who, kind: m.PeopleKind, person_id: str) -> m.Done:
     """Enable a disabled account again."""
     return _simple(state, who, kind, person_id, Action.disable, actions.enable)
 
 
-@router.post("/people/{kind}/{person_id}/identifier", operation_id="admin_reveal_identifier", response_model=m.Identifier, responses=NOT_FOUND)
+@router.post(
+    "/people/{kind}/{person_id}/identifier",
+    operation_id="admin_reveal_identifier",
+    response_model=m.Identifier,
+    responses=NOT_FOUND,
+)
 def reveal(state: State, who: Who, kind: m.PeopleKind, person_id: str) -> m.Identifier:
     """The login identifier, to help a family (recorded in the audit log)."""
     try:
@@ -210,12 +242,19 @@ def reveal(state: State, who: Who, kind: m.PeopleKind, person_id: str) -> m.Iden
         raise _conflict(exc) from None
 
 
-@router.post("/schools/{uai}/notify", operation_id="admin_notify_school", response_model=m.Issued, responses=NOT_FOUND)
+@router.post(
+    "/schools/{uai}/notify",
+    operation_id="admin_notify_school",
+    response_model=m.Issued,
+    responses=NOT_FOUND,
+)
 def notify_school(state: State, who: Who, uai: str, body: m.NotifySchool) -> m.Issued:
     """Everyone of the school (or of ``class_name``) without an account: all or nothing."""
     try:
         with state.uow() as db:
-            issued = actions.notify_school(state, db, who.staff, uai.upper(), body.class_name, who.ip)
+            issued = actions.notify_school(
+                state, db, who.staff, uai.upper(), body.class_name, who.ip
+            )
             return _issued(state, db, who, uai.upper(), issued)
     except actions.NotFound:
         raise HTTPException(404) from None
@@ -224,49 +263,23 @@ def notify_school(state: State, who: Who, uai: str, body: m.NotifySchool) -> m.I
 
 
 _FILES = {
-    200: {"content": {"application/pdf": {}, "text/csv": {}}, "description": "The letters (one A4 page each) or their CSV."},
+    200: {
+        "content": {"application/pdf": {}, "text/csv": {}},
+        "description": "The letters (one A4 page each) or their CSV.",
+    },
     **NOT_FOUND,
 }
 
 
-@router.get("/letters/{batch_id}/{fmt}", operation_id="admin_download_letters", response_class=Response, responses=_FILES)
+@router.get(
+    "/letters/{batch_id}/{fmt}",
+    operation_id="admin_download_letters",
+    response_class=Response,
+    responses=_FILES,
+)
 def download_letters(state: State, who: Who, batch_id: str, fmt: Literal["pdf", "csv"]) -> Response:
     """Letters you issued in the last two hours."""
     return letters_response(state, who.staff, who.ip, batch_id, fmt)
 
 
-@router.get("/statistics", operation_id="admin_statistics", response_model=m.Statistics, responses=NOT_FOUND)
-def statistics(
-    state: State, who: Who, school: Annotated[str, Query(max_length=8)] = "", academy: Annotated[str, Query(max_length=60)] = ""
-) -> m.Statistics:
-    """Accounts by state per class of a school, per school of an académie, or per school of yours."""
-    view = build_view(state, who.staff, school, academy)
-    return m.Statistics(
-        title=view.title, rows_are="class" if view.row_kind == "class" else "school", rows=[row_out(r) for r in view.rows],
-        total=row_out(view.total), routes=view.routes,
-        timeline=[m.WeekPoint(week=w, pupils=p, guardians=g) for w, p, g in view.timeline],
-    )  # fmt: skip
-
-
-@router.get("/reports", operation_id="admin_list_reports", response_model=list[m.Report])
-def list_reports(state: State, who: Who, status: Literal["open", "confirmed", "dismissed"] | None = "open") -> list[m.Report]:
-    """"Not my child" reports of your schools."""
-    if not who.staff.can(Action.reports):
-        raise HTTPException(404)
-    with state.uow(readonly=True) as db:
-        rows = report_rows(db, who.staff, LinkReportStatus(status) if status else None)
-    return [_report(r) for r, _, _ in rows]
-
-
-@router.post("/reports/{report_id}", operation_id="admin_resolve_report", response_model=m.Report, responses=NOT_FOUND)
-def resolve(state: State, who: Who, report_id: str, body: m.ReportDecision) -> m.Report:
-    """Record what the school found about a report."""
-    with state.uow() as db:
-        report = resolve_report(state, db, who.staff, report_id, LinkReportStatus(body.status), who.ip)
-        return _report(report)
-
-
-def _report(r) -> m.Report:
-    return m.Report(id=r.id, school_uai=r.school_uai, pupil_id=r.pupil_id, guardian_id=r.guardian_id,
-                    status=r.status.value, created_at=r.created_at, resolved_at=r.resolved_at)  # fmt: skip
-
+router.include_router(api_desk.router)

@@ -29,4 +29,10 @@ def counts_out(c: Counts) -> m.Counts:
 
 
 def row_out(r: Row) -> m.StatsRow:
-    return m.StatsRow(uai=r.uai, label=r.label, level=r.level, pupils=counts_out(r.pupils), guardians=counts_out(r.guardians))
+    return m.StatsRow(
+        uai=r.uai,
+        label=r.label,
+        level=r.level,
+        pupils=counts_out(r.pupils),
+        guardians=counts_out(r.guardians),
+    )

@@ -61,7 +61,9 @@ class PersonSummary(BaseModel):
     email: str | None
     activation_route: RouteFilter | None
     has_account: bool
-    children: list[Child] = Field(default_factory=list, description="Guardians: their children in your schools.")
+    children: list[Child] = Field(
+        default_factory=list, description="Guardians: their children in your schools."
+    )
 
 
 class PeoplePage(BaseModel):
@@ -131,7 +133,9 @@ class NotifySchool(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    class_name: str | None = Field(None, min_length=1, max_length=60, description="Only this class.")
+    class_name: str | None = Field(
+        None, min_length=1, max_length=60, description="Only this class."
+    )
 
 
 class Identifier(BaseModel):

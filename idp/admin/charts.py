@@ -61,7 +61,9 @@ def state_bars(rows: list[tuple[str, Counts]], title: str, ident: str) -> Markup
         x = float(label_w)
         total = counts.total
         if total == 0:
-            body.append(f'<rect x="{label_w}" y="{y}" width="{bar_w}" height="{bar_h}" fill="{GRID}"/>')
+            body.append(
+                f'<rect x="{label_w}" y="{y}" width="{bar_w}" height="{bar_h}" fill="{GRID}"/>'
+            )
         for state, colour in SEGMENTS:
             n = counts[state]
             if not n:
@@ -99,15 +101,22 @@ def timeline(points: list[tuple[date, int, int]], title: str, ident: str) -> Mar
     body = []
     for value in range(0, top_value + 1, tick):
         y = top + plot_h - plot_h * value / top_value
-        body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 16}" y2="{y:.1f}" stroke="{GRID}"/>')
-        body.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{TEXT}">{value}</text>')
+        body.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - 16}" y2="{y:.1f}" stroke="{GRID}"/>'
+        )
+        body.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{TEXT}">{value}</text>'
+        )
     peak = top_value
     shown_month = None
     for i, (week, _, _) in enumerate(cumulative):
         if week.month != shown_month:
             shown_month = week.month
             x = left + i * step
-            body.append(f'<text x="{x:.1f}" y="{height - 12}" text-anchor="middle" fill="{TEXT}">{week:%m/%y}</text>')
+            body.append(
+                f'<text x="{x:.1f}" y="{height - 12}" text-anchor="middle" fill="{TEXT}">'
+                f"{week:%m/%y}</text>"
+            )
     for index, colour, name in ((1, "#0063cb", "Élèves"), (2, "#18753c", "Responsables")):
         coords = " ".join(
             f"{left + i * step:.1f},{top + plot_h - plot_h * point[index] / peak:.1f}"
@@ -134,9 +143,17 @@ def route_bars(routes: dict[str, int], labels: dict[str, str], title: str, ident
     height = len(items) * (bar_h + gap) + 8
     body, y = [], 4
     for label, n in items:
-        body.append(f'<text x="{label_w - 8}" y="{y + 13}" text-anchor="end" fill="{TEXT}">{escape(label)}</text>')
-        body.append(f'<rect x="{label_w}" y="{y}" width="{bar_w * n / peak:.1f}" height="{bar_h}" fill="#000091"/>')
-        body.append(f'<text x="{label_w + bar_w * n / peak + 6:.1f}" y="{y + 13}" fill="{TEXT}">{n}</text>')
+        body.append(
+            f'<text x="{label_w - 8}" y="{y + 13}" text-anchor="end" fill="{TEXT}">'
+            f"{escape(label)}</text>"
+        )
+        body.append(
+            f'<rect x="{label_w}" y="{y}" width="{bar_w * n / peak:.1f}" height="{bar_h}" '
+            'fill="#000091"/>'
+        )
+        body.append(
+            f'<text x="{label_w + bar_w * n / peak + 6:.1f}" y="{y + 13}" fill="{TEXT}">{n}</text>'
+        )
         y += bar_h + gap
     desc = "; ".join(f"{label} : {n}" for label, n in items)
     return _svg(label_w + bar_w + 60, height, title, desc, body, ident)

@@ -72,7 +72,11 @@ def staff_reset_totp(username: str, as_json: bool) -> None:
     state = _state()
     try:
         with state.uow() as db:
-            account = db.scalar(select(Account).where(Account.username == username.lower(), Account.kind == AccountKind.staff))
+            account = db.scalar(
+                select(Account).where(
+                    Account.username == username.lower(), Account.kind == AccountKind.staff
+                )
+            )
             if account is None:
                 raise click.UsageError(f"no staff account named {username}")
             reset_second_factor(state, db, None, account)

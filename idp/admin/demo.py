@@ -52,8 +52,14 @@ def seed_demo_staff(state: AppState) -> list[dict]:
     academy = state.settings.academy_name
     with state.uow() as db:
         # The demo exports carry no académie; the assistance's scope needs one.
-        db.execute(update(School).where(School.uai.in_([COLLEGE_UAI, ECOLE_UAI]), School.academy.is_(None)).values(academy=academy))
-    _ensure(state, StaffSpec(DIRECTOR, "Claire", "FONTAINE", Role.director, [COLLEGE_UAI, ECOLE_UAI]))
+        db.execute(
+            update(School)
+            .where(School.uai.in_([COLLEGE_UAI, ECOLE_UAI]), School.academy.is_(None))
+            .values(academy=academy)
+        )
+    _ensure(
+        state, StaffSpec(DIRECTOR, "Claire", "FONTAINE", Role.director, [COLLEGE_UAI, ECOLE_UAI])
+    )
     _ensure(state, StaffSpec(ASSISTANCE, "Marc", "LAMBERT", Role.academy, academy=academy))
     logins = []
     for username, note in (
@@ -61,8 +67,14 @@ def seed_demo_staff(state: AppState) -> list[dict]:
         (ASSISTANCE, f"assistance de l'académie ({academy})"),
     ):
         secret = demo_totp_secret(state, username)
-        logins.append({
-            "kind": "staff", "username": username, "password": PASSWORD, "state": "active",
-            "note": f"{note} ; /admin ; clé TOTP {secret}", "totp_secret": secret,
-        })  # fmt: skip
+        logins.append(
+            {
+                "kind": "staff",
+                "username": username,
+                "password": PASSWORD,
+                "state": "active",
+                "note": f"{note} ; /admin ; clé TOTP {secret}",
+                "totp_secret": secret,
+            }
+        )
     return logins

@@ -1,9 +1,9 @@
 """Pages: the administration home, "not my child" reports, and the audit log.
 
-    GET  /admin                          home: my schools at a glance
-    GET  /admin/signalements             "Je ne suis pas le représentant légal" reports
-    POST /admin/signalements/{id}        decision=confirmed|dismissed (the school checked)
-    GET  /admin/journal                  the audit log of my scope (assistance, national)
+GET  /admin                          home: my schools at a glance
+GET  /admin/signalements             "Je ne suis pas le représentant légal" reports
+POST /admin/signalements/{id}        decision=confirmed|dismissed (the school checked)
+GET  /admin/journal                  the audit log of my scope (assistance, national)
 """
 
 from __future__ import annotations
@@ -37,8 +37,16 @@ def home(request: Request, state: State) -> Response:
     now = state.clock.now()
     with state.uow(readonly=True) as db:
         schools = people.schools(db, ctx.staff)
-        rows = stats.per_school(db, now, lambda col: ctx.staff.schools_condition(Action.read, col)) if len(schools) <= 10 else []
-        open_reports = _reports_query(ctx.staff, LinkReportStatus.open).with_only_columns(func.count()) if ctx.staff.can(Action.reports) else None
+        rows = (
+            stats.per_school(db, now, lambda col: ctx.staff.schools_condition(Action.read, col))
+            if len(schools) <= 10
+            else []
+        )
+        open_reports = (
+            _reports_query(ctx.staff, LinkReportStatus.open).with_only_columns(func.count())
+            if ctx.staff.can(Action.reports)
+            else None
+        )
         reports = db.scalar(open_reports) if open_reports is not None else 0
     context = {"schools": schools, "rows": rows, "reports": reports, "school_count": len(schools)}
     return render(state, request, ctx, "home.html", context, current="/admin")
@@ -67,7 +75,9 @@ def report_rows(db: Session, staff: Staff, status: LinkReportStatus | None) -> l
 
 @router.get("/admin/signalements")
 @guarded
-def reports_page(request: Request, state: State, statut: str = "open", fait: str | None = None) -> Response:
+def reports_page(
+    request: Request, state: State, statut: str = "open", fait: str | None = None
+) -> Response:
     ctx = signed_in(state, request, Action.reports)
     status = LinkReportStatus(statut) if statut in LinkReportStatus.__members__ else None
     with state.uow(readonly=True) as db:
@@ -89,19 +99,29 @@ async def report_decide(request: Request, state: State, report_id: str) -> Respo
     return RedirectResponse("/admin/signalements?fait=1", status_code=303)
 
 
-def resolve_report(state, db: Session, staff: Staff, report_id: str, decision: LinkReportStatus, ip: str | None) -> LinkReport:
+def resolve_report(
+    state, db: Session, staff: Staff, report_id: str, decision: LinkReportStatus, ip: str | None
+) -> LinkReport:
     """Mark a report handled (shared with the API); 404 outside the staff member's schools."""
     report = db.get(LinkReport, report_id)
-    if report is None or not staff.allows(Action.reports, report.school_uai, _academy(db, report.school_uai)):
+    if report is None or not staff.allows(
+        Action.reports, report.school_uai, _academy(db, report.school_uai)
+    ):
         raise HTTPException(404)
     before = report.status.value
     report.status = decision
     report.resolved_at = state.clock.now()
     state.audit.record(
-        db, "admin.report.resolved", actor_account_id=staff.account_id, actor_role=staff.role.value,
-        target_type="link_report", target_id=report.id, school_uai=report.school_uai, ip=ip,
+        db,
+        "admin.report.resolved",
+        actor_account_id=staff.account_id,
+        actor_role=staff.role.value,
+        target_type="link_report",
+        target_id=report.id,
+        school_uai=report.school_uai,
+        ip=ip,
         detail={"before": {"status": before}, "after": {"status": decision.value}},
-    )  # fmt: skip
+    )
     return report
 
 
@@ -112,7 +132,9 @@ def _academy(db: Session, uai: str) -> str | None:
     return school.academy if school else None
 
 
-def journal_query(staff: Staff, event: str = "", school: str = "", since: str = "", until: str = ""):
+def journal_query(
+    staff: Staff, event: str = "", school: str = "", since: str = "", until: str = ""
+):
     """Audit events of the staff member's scope: events about one of their schools, and events
     by staff; national administrators see everything."""
     query = select(AuditEvent)
@@ -134,7 +156,11 @@ def journal_query(staff: Staff, event: str = "", school: str = "", since: str = 
             day = None
         if day is not None:
             moment = datetime.combine(day, time.min, tzinfo=UTC)
-            query = query.where(AuditEvent.at >= moment if op == "ge" else AuditEvent.at < moment + timedelta(days=1))
+            query = query.where(
+                AuditEvent.at >= moment
+                if op == "ge"
+                else AuditEvent.at < moment + timedelta(days=1)
+            )
     return query
 
 
@@ -147,15 +173,32 @@ def journal_page(request: Request, state: State) -> Response:
         page = max(1, int(q.get("page", "1")))
     except ValueError:
         page = 1
-    query = journal_query(ctx.staff, q.get("evenement", "")[:60], q.get("ecole", "")[:8], q.get("du", ""), q.get("au", ""))
+    query = journal_query(
+        ctx.staff,
+        q.get("evenement", "")[:60],
+        q.get("ecole", "")[:8],
+        q.get("du", ""),
+        q.get("au", ""),
+    )
     with state.uow(readonly=True) as db:
-        events = list(db.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id).limit(JOURNAL_PAGE + 1).offset((page - 1) * JOURNAL_PAGE)))
+        events = list(
+            db.scalars(
+                query.order_by(AuditEvent.at.desc(), AuditEvent.id)
+                .limit(JOURNAL_PAGE + 1)
+                .offset((page - 1) * JOURNAL_PAGE)
+            )
+        )
     more = len(events) > JOURNAL_PAGE
     params = {k: v for k, v in q.items() if k != "page" and v}
     context = {
-        "events": events[:JOURNAL_PAGE], "labels": EVENT_LABELS, "filters": q, "page": page,
+        "events": events[:JOURNAL_PAGE],
+        "labels": EVENT_LABELS,
+        "filters": q,
+        "page": page,
         "next_url": "/admin/journal?" + urlencode({**params, "page": page + 1}) if more else None,
-        "prev_url": "/admin/journal?" + urlencode({**params, "page": page - 1}) if page > 1 else None,
+        "prev_url": "/admin/journal?" + urlencode({**params, "page": page - 1})
+        if page > 1
+        else None,
         "event_choices": sorted({k.rsplit(".", 1)[0] for k in EVENT_LABELS}),
-    }  # fmt: skip
+    }
     return render(state, request, ctx, "journal.html", context, current="/admin/journal")

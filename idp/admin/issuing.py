@@ -97,42 +97,76 @@ def _stamp(state: AppState, account: Account, password: str) -> None:
 
 def issue_pupil(state: AppState, db: Session, school: School, pupil: Pupil) -> Issued:
     if school.degree != 2:
-        raise IssueError("Les élèves du premier degré n'ont pas de compte ÉduConnect : seuls leurs représentants légaux en ont un.")
-    if db.scalar(select(Account.id).where(Account.pupil_id == pupil.id, Account.state != AccountState.retired)):
+        raise IssueError(
+            "Les élèves du premier degré n'ont pas de compte ÉduConnect : seuls leurs "
+            "représentants légaux en ont un."
+        )
+    if db.scalar(
+        select(Account.id).where(
+            Account.pupil_id == pupil.id, Account.state != AccountState.retired
+        )
+    ):
         raise IssueError("Cet élève a déjà un compte : utilisez « Renvoyer un courrier ».")
     now = state.clock.now()
     password = state.passwords.temporary()
     account = Account(
-        kind=AccountKind.pupil, state=AccountState.notified, given_name=pupil.given_name,
-        family_name=pupil.family_name, pupil_id=pupil.id, created_at=now, updated_at=now,
-    )  # fmt: skip
+        kind=AccountKind.pupil,
+        state=AccountState.notified,
+        given_name=pupil.given_name,
+        family_name=pupil.family_name,
+        pupil_id=pupil.id,
+        created_at=now,
+        updated_at=now,
+    )
     _stamp(state, account, password)
     add_with_username(db, account)
-    return Issued(account.id, AccountKind.pupil, pupil.id, _letter(school, AccountKind.pupil, account, password, class_name=pupil.class_name))
+    return Issued(
+        account.id,
+        AccountKind.pupil,
+        pupil.id,
+        _letter(school, AccountKind.pupil, account, password, class_name=pupil.class_name),
+    )
 
 
 def issue_guardian(state: AppState, db: Session, school: School, guardian: Guardian) -> Issued:
-    if db.scalar(select(AccountGuardian.account_id).where(AccountGuardian.guardian_id == guardian.id)):
-        raise IssueError("Ce représentant légal a déjà un compte : utilisez « Renvoyer un courrier ».")
+    if db.scalar(
+        select(AccountGuardian.account_id).where(AccountGuardian.guardian_id == guardian.id)
+    ):
+        raise IssueError(
+            "Ce représentant légal a déjà un compte : utilisez « Renvoyer un courrier »."
+        )
     now = state.clock.now()
     password = state.passwords.temporary()
     account = Account(
-        kind=AccountKind.guardian, state=AccountState.notified, given_name=guardian.given_name,
-        family_name=guardian.family_name, created_at=now, updated_at=now,
-    )  # fmt: skip
+        kind=AccountKind.guardian,
+        state=AccountState.notified,
+        given_name=guardian.given_name,
+        family_name=guardian.family_name,
+        created_at=now,
+        updated_at=now,
+    )
     _stamp(state, account, password)
     add_with_username(db, account)
     db.add(AccountGuardian(account_id=account.id, guardian_id=guardian.id, linked_at=now))
     db.flush()
     children = _children_labels(db, [guardian.id], school.uai)
-    return Issued(account.id, AccountKind.guardian, guardian.id, _letter(school, AccountKind.guardian, account, password, children=children))
+    return Issued(
+        account.id,
+        AccountKind.guardian,
+        guardian.id,
+        _letter(school, AccountKind.guardian, account, password, children=children),
+    )
 
 
-def reissue(state: AppState, db: Session, school: School, account: Account, person_id: str) -> Issued:
+def reissue(
+    state: AppState, db: Session, school: School, account: Account, person_id: str
+) -> Issued:
     """A new temporary password and a new three-month letter (state back to ``notified``).
     For an account that was never activated, or whose letter expired."""
     if account.state not in (AccountState.notified, AccountState.expired):
-        raise IssueError("Ce compte a déjà été activé : utilisez « Réinitialiser le mot de passe ».")
+        raise IssueError(
+            "Ce compte a déjà été activé : utilisez « Réinitialiser le mot de passe »."
+        )
     password = state.passwords.temporary()
     _stamp(state, account, password)
     if account.kind == AccountKind.guardian:
@@ -141,10 +175,17 @@ def reissue(state: AppState, db: Session, school: School, account: Account, pers
     else:
         pupil = db.get(Pupil, account.pupil_id)
         extra = {"class_name": pupil.class_name if pupil else None}
-    return Issued(account.id, account.kind, person_id, _letter(school, account.kind, account, password, **extra))
+    return Issued(
+        account.id,
+        account.kind,
+        person_id,
+        _letter(school, account.kind, account, password, **extra),
+    )
 
 
-def reset_password(state: AppState, db: Session, school: School, account: Account, person_id: str) -> Issued:
+def reset_password(
+    state: AppState, db: Session, school: School, account: Account, person_id: str
+) -> Issued:
     """An active (or locked) account gets a temporary password to replace at next login."""
     if account.state in (AccountState.notified, AccountState.expired):
         return reissue(state, db, school, account, person_id)
@@ -163,28 +204,46 @@ def reset_password(state: AppState, db: Session, school: School, account: Accoun
     return Issued(account.id, account.kind, person_id, letter)
 
 
-def _letter_for_reset(db: Session, school: School, account: Account, password: str, until: date) -> Letter:
+def _letter_for_reset(
+    db: Session, school: School, account: Account, password: str, until: date
+) -> Letter:
     children = []
     if account.kind == AccountKind.guardian:
-        children = _children_labels(db, [link.guardian_id for link in account.guardian_links], school.uai)
+        children = _children_labels(
+            db, [link.guardian_id for link in account.guardian_links], school.uai
+        )
     return Letter(
-        school.uai, school.name, account.kind.value, account.given_name, account.family_name,
-        account.username, password, until, children=children,
-    )  # fmt: skip
+        school.uai,
+        school.name,
+        account.kind.value,
+        account.given_name,
+        account.family_name,
+        account.username,
+        password,
+        until,
+        children=children,
+    )
 
 
-def school_without_accounts(db: Session, school: School, class_name: str | None = None) -> tuple[list[Pupil], list[Guardian]]:
+def school_without_accounts(
+    db: Session, school: School, class_name: str | None = None
+) -> tuple[list[Pupil], list[Guardian]]:
     """The enrolled pupils (secondary schools only) and legal guardians of the school, or of
     one class, who have no account yet."""
-    pupils_q = select(Pupil).where(Pupil.school_uai == school.uai, Pupil.status == PupilStatus.enrolled)
+    pupils_q = select(Pupil).where(
+        Pupil.school_uai == school.uai, Pupil.status == PupilStatus.enrolled
+    )
     if class_name:
         pupils_q = pupils_q.where(Pupil.class_name == class_name)
     pupils: list[Pupil] = []
     if school.degree == 2:
         pupils = list(
             db.scalars(
-                pupils_q.where(~exists().where(Account.pupil_id == Pupil.id, Account.state != AccountState.retired))
-                .order_by(Pupil.class_name, Pupil.family_name, Pupil.given_name)
+                pupils_q.where(
+                    ~exists().where(
+                        Account.pupil_id == Pupil.id, Account.state != AccountState.retired
+                    )
+                ).order_by(Pupil.class_name, Pupil.family_name, Pupil.given_name)
             )
         )
     in_scope = pupils_q.with_only_columns(Pupil.id)

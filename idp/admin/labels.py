@@ -30,6 +30,7 @@ EVENT_LABELS = {
     "admin.staff.created": "Personnel créé",
     "admin.staff.totp_reset": "Double authentification réinitialisée",
     "admin.letters.downloaded": "Courriers téléchargés",
+    "support.ticket.created": "Demande d'assistance reçue",
     "support.ticket.updated": "Demande d'assistance mise à jour",
     "login.succeeded": "Connexion réussie",
     "login.failed": "Échec de connexion",

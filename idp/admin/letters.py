@@ -49,7 +49,9 @@ class Letter:
 
 
 #: Letters that do not decompose into a base letter and an accent.
-_NO_DECOMPOSITION = str.maketrans({"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "ı": "i", "Ħ": "H", "ħ": "h"})
+_NO_DECOMPOSITION = str.maketrans(
+    {"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "ı": "i", "Ħ": "H", "ħ": "h"}
+)
 
 
 def _latin(text: str) -> str:
@@ -94,7 +96,9 @@ class _Writer:
         self.c.drawString(x, self.y, _latin(value))
         self.y -= size * gap
 
-    def paragraph(self, value: str, size: float = 10.5, x: float = LEFT, bold: bool = False) -> None:
+    def paragraph(
+        self, value: str, size: float = 10.5, x: float = LEFT, bold: bool = False
+    ) -> None:
         """Wrapped at the right margin (word by word: the texts are short)."""
         font = "Helvetica-Bold" if bold else "Helvetica"
         words, line = _latin(value).split(), ""
@@ -143,7 +147,9 @@ TITLE_Y = HEIGHT - 86 * mm
 BOX_HEIGHT = 34 * mm
 
 
-def _static(w: _Writer, school: tuple[str, str], kind: str, settings: Settings, issued_on: date) -> float:
+def _static(
+    w: _Writer, school: tuple[str, str], kind: str, settings: Settings, issued_on: date
+) -> float:
     """What every letter of a school and kind shares, drawn once as a PDF form; returns the
     top of the credentials box."""
     c = w.c
@@ -210,14 +216,19 @@ def _person(w: _Writer, letter: Letter, box_top: float) -> None:
     # A fixed-width face keeps look-alike characters apart when typed from paper.
     w.text(letter.username, 14, x=LEFT + 60 * mm, gap=2.0, font="Courier-Bold")
     w.text(letter.password, 14, x=LEFT + 60 * mm, gap=2.0, font="Courier-Bold")
-    w.text(f"Courrier valable jusqu'au {_date(letter.valid_until)} inclus.", 10, True, x=LEFT + 6 * mm)
-    footer = f"ÉduConnect — {letter.school_name} ({letter.school_uai}) — {letter.family_name} {letter.given_name}"
+    w.text(
+        f"Courrier valable jusqu'au {_date(letter.valid_until)} inclus.", 10, True, x=LEFT + 6 * mm
+    )
+    school = f"{letter.school_name} ({letter.school_uai})"
+    footer = f"ÉduConnect — {school} — {letter.family_name} {letter.given_name}"
     w.c.setFont("Helvetica", 8)
     w.c.setFillColorRGB(*GREY)
     w.c.drawString(LEFT, 14 * mm, _latin(footer))
 
 
-def render_pdf(letters: Iterable[Letter], settings: Settings, issued_on: date | None = None) -> bytes:
+def render_pdf(
+    letters: Iterable[Letter], settings: Settings, issued_on: date | None = None
+) -> bytes:
     """One page per letter, in the order given."""
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, pageCompression=1, initialFontName="Helvetica")
@@ -247,9 +258,17 @@ def render_pdf(letters: Iterable[Letter], settings: Settings, issued_on: date | 
 
 
 CSV_COLUMNS = (
-    "uai", "ecole", "type", "nom", "prenom", "classe", "enfants", "identifiant",
-    "mot_de_passe_provisoire", "valable_jusqu_au",
-)  # fmt: skip
+    "uai",
+    "ecole",
+    "type",
+    "nom",
+    "prenom",
+    "classe",
+    "enfants",
+    "identifiant",
+    "mot_de_passe_provisoire",
+    "valable_jusqu_au",
+)
 
 
 def render_csv(letters: Iterable[Letter]) -> str:
@@ -261,9 +280,19 @@ def render_csv(letters: Iterable[Letter]) -> str:
     for x in letters:
         kind = "responsable" if x.kind == "guardian" else "eleve"
         writer.writerow(
-            [x.school_uai, x.school_name, kind, x.family_name, x.given_name, x.class_name or "",
-             " | ".join(x.children), x.username, x.password, x.valid_until.isoformat()]
-        )  # fmt: skip
+            [
+                x.school_uai,
+                x.school_name,
+                kind,
+                x.family_name,
+                x.given_name,
+                x.class_name or "",
+                " | ".join(x.children),
+                x.username,
+                x.password,
+                x.valid_until.isoformat(),
+            ]
+        )
     return out.getvalue()
 
 

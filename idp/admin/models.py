@@ -47,3 +47,21 @@ class LetterBatch(Base):
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class StatsSnapshot(Base):
+    """Activation statistics of every school, computed by GROUP BY queries every few minutes
+    (``idp.admin.snapshot``), so that an académie's dashboard reads a few thousand rows instead
+    of joining hundreds of thousands of people on each view.
+
+    ``metric`` is ``state`` (key: account state), ``route`` (active accounts; key: activation
+    route) or ``week`` (activations; key: the Monday of the week, ``YYYY-MM-DD``)."""
+
+    __tablename__ = "admin_stats_snapshot"
+
+    school_uai: Mapped[str] = mapped_column(String(8), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(10), primary_key=True)
+    key: Mapped[str] = mapped_column(String(20), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime]

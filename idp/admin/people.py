@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import String, and_, case, exists, func, literal, or_, select, type_coerce
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idp.accounts.models import Account, AccountGuardian, AccountKind, AccountState
 from idp.admin.roles import Action, Staff
+from idp.admin.stats import live_account
 from idp.registry.models import Guardian, Guardianship, Pupil, PupilStatus, School
 from idp.security.models import AuditEvent
 
@@ -71,17 +72,6 @@ class Page:
     pages: int
 
 
-def effective_state(now: datetime):
-    return case(
-        (Account.id.is_(None), literal("not_created")),
-        (
-            and_(Account.state == AccountState.notified, Account.notification_expires_at <= now),
-            literal("expired"),
-        ),
-        else_=type_coerce(Account.state, String()),
-    )
-
-
 def state_of(account: Account | None, now: datetime) -> str:
     if account is None:
         return "not_created"
@@ -94,114 +84,9 @@ def state_of(account: Account | None, now: datetime) -> str:
     return account.state.value
 
 
-def _live(condition):
-    return and_(condition, Account.state != AccountState.retired)
-
-
-def _name_filter(q: str, given, family):
-    words = [w for w in q.replace(",", " ").split() if w]
-    return and_(*[or_(given.ilike(f"%{w}%"), family.ilike(f"%{w}%")) for w in words])
-
-
-def _common(query, f: Filters, now: datetime, email_column):
-    state = effective_state(now)
-    if f.state in STATES:
-        query = query.where(state == f.state)
-    if f.route in ROUTES:
-        query = query.where(type_coerce(Account.activation_route, String()) == f.route)
-    if f.email.strip():
-        query = query.where(email_column.ilike(f"%{f.email.strip()}%"))
-    return query, state
-
-
-def search(db: Session, staff: Staff, f: Filters, now: datetime) -> Page:
-    if f.kind == AccountKind.guardian:
-        return _search_guardians(db, staff, f, now)
-    return _search_pupils(db, staff, f, now)
-
-
-def _page(db: Session, query, f: Filters, order) -> tuple[list, int, int]:
-    total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, f.page), pages)
-    rows = db.execute(query.order_by(*order).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return rows, total, page
-
-
-def _search_pupils(db: Session, staff: Staff, f: Filters, now: datetime) -> Page:
-    query = (
-        select(Pupil, Account)
-        .outerjoin(Account, _live(Account.pupil_id == Pupil.id))
-        .where(
-            staff.schools_condition(Action.read, Pupil.school_uai, AccountKind.pupil),
-            Pupil.status == PupilStatus.enrolled,
-        )
-    )
-    if f.q.strip():
-        query = query.where(_name_filter(f.q, Pupil.given_name, Pupil.family_name))
-    if f.school:
-        query = query.where(Pupil.school_uai == f.school)
-    if f.level:
-        query = query.where(Pupil.level == f.level)
-    if f.class_name:
-        query = query.where(Pupil.class_name == f.class_name)
-    query, state = _common(query, f, now, Account.email)
-    query = query.add_columns(state)
-    rows, total, page = _page(db, query, f, (Pupil.family_name, Pupil.given_name, Pupil.id))
-    people = [
-        Person(
-            AccountKind.pupil, p.id, p.given_name, p.family_name, p.school_uai, st,
-            a.email if a else None, a.activation_route.value if a and a.activation_route else None,
-            a.id if a else None, p.level, p.class_name,
-        )
-        for p, a, st in rows
-    ]  # fmt: skip
-    return Page(people, total, page, max(1, -(-total // PAGE_SIZE)))
-
-
-def _children_condition(staff: Staff, f: Filters):
-    """Guardians with an enrolled child in scope (and in the school / class asked for)."""
-    conditions = [
-        Guardianship.guardian_id == Guardian.id,
-        Guardianship.legal_guardian_rank.is_not(None),
-        Pupil.status == PupilStatus.enrolled,
-        staff.schools_condition(Action.read, Pupil.school_uai, AccountKind.guardian),
-    ]
-    if f.school:
-        conditions.append(Pupil.school_uai == f.school)
-    if f.level:
-        conditions.append(Pupil.level == f.level)
-    if f.class_name:
-        conditions.append(Pupil.class_name == f.class_name)
-    return exists(select(Guardianship.id).join(Pupil, Pupil.id == Guardianship.pupil_id).where(*conditions))
-
-
-def _search_guardians(db: Session, staff: Staff, f: Filters, now: datetime) -> Page:
-    query = (
-        select(Guardian, Account)
-        .outerjoin(AccountGuardian, AccountGuardian.guardian_id == Guardian.id)
-        .outerjoin(Account, _live(Account.id == AccountGuardian.account_id))
-        .where(_children_condition(staff, f))
-    )
-    if f.q.strip():
-        query = query.where(_name_filter(f.q, Guardian.given_name, Guardian.family_name))
-    query, state = _common(query, f, now, func.coalesce(Account.email, Guardian.email))
-    query = query.add_columns(state)
-    rows, total, page = _page(db, query, f, (Guardian.family_name, Guardian.given_name, Guardian.id))
-    children = children_of(db, staff, [g.id for g, _, _ in rows], Action.read)
-    people = [
-        Person(
-            AccountKind.guardian, g.id, g.given_name, g.family_name, None, st,
-            (a.email if a and a.email else g.email),
-            a.activation_route.value if a and a.activation_route else None,
-            a.id if a else None, children=children.get(g.id, []),
-        )
-        for g, a, st in rows
-    ]  # fmt: skip
-    return Page(people, total, page, max(1, -(-total // PAGE_SIZE)))
-
-
-def children_of(db: Session, staff: Staff, guardian_ids: list[str], action: Action) -> dict[str, list[Child]]:
+def children_of(
+    db: Session, staff: Staff, guardian_ids: list[str], action: Action
+) -> dict[str, list[Child]]:
     """The enrolled children of these guardians, in the staff member's schools only."""
     if not guardian_ids:
         return {}
@@ -225,15 +110,41 @@ def children_of(db: Session, staff: Staff, guardian_ids: list[str], action: Acti
 
 
 # -- one person ----------------------------------------------------------------------------------
-def person_of(kind: AccountKind, person: Pupil | Guardian, account: Account | None, state: str, children: list[Child]) -> Person:
+def person_of(
+    kind: AccountKind,
+    person: Pupil | Guardian,
+    account: Account | None,
+    state: str,
+    children: list[Child],
+) -> Person:
     route = account.activation_route.value if account and account.activation_route else None
     email = account.email if account and account.email else getattr(person, "email", None)
     if isinstance(person, Pupil):
-        return Person(kind, person.id, person.given_name, person.family_name, person.school_uai, state, email, route,
-                      account.id if account else None, person.level, person.class_name)  # fmt: skip
-    return Person(kind, person.id, person.given_name, person.family_name, None, state, email, route,
-                  account.id if account else None, children=children)  # fmt: skip
-
+        return Person(
+            kind,
+            person.id,
+            person.given_name,
+            person.family_name,
+            person.school_uai,
+            state,
+            email,
+            route,
+            account.id if account else None,
+            person.level,
+            person.class_name,
+        )
+    return Person(
+        kind,
+        person.id,
+        person.given_name,
+        person.family_name,
+        None,
+        state,
+        email,
+        route,
+        account.id if account else None,
+        children=children,
+    )
 
 
 def pupil_in_scope(db: Session, staff: Staff, pupil_id: str, action: Action) -> Pupil | None:
@@ -245,7 +156,9 @@ def pupil_in_scope(db: Session, staff: Staff, pupil_id: str, action: Action) -> 
     return pupil if staff.allows(action, pupil.school_uai, academy, AccountKind.pupil) else None
 
 
-def guardian_in_scope(db: Session, staff: Staff, guardian_id: str, action: Action) -> Guardian | None:
+def guardian_in_scope(
+    db: Session, staff: Staff, guardian_id: str, action: Action
+) -> Guardian | None:
     guardian = db.get(Guardian, guardian_id)
     if guardian is None:
         return None
@@ -253,7 +166,7 @@ def guardian_in_scope(db: Session, staff: Staff, guardian_id: str, action: Actio
 
 
 def pupil_account(db: Session, pupil_id: str) -> Account | None:
-    return db.scalar(select(Account).where(_live(Account.pupil_id == pupil_id)))
+    return db.scalar(select(Account).where(live_account(Account.pupil_id == pupil_id)))
 
 
 def guardian_account(db: Session, guardian_id: str) -> Account | None:
@@ -264,7 +177,9 @@ def guardian_account(db: Session, guardian_id: str) -> Account | None:
     )
 
 
-def history(db: Session, account_id: str | None, person_id: str, limit: int = 50) -> list[AuditEvent]:
+def history(
+    db: Session, account_id: str | None, person_id: str, limit: int = 50
+) -> list[AuditEvent]:
     targets = [person_id] + ([account_id] if account_id else [])
     return list(
         db.scalars(
@@ -305,4 +220,8 @@ def guardians_of(db: Session, pupil_id: str) -> list[tuple[Guardian, int | None]
 
 
 def schools(db: Session, staff: Staff, action: Action = Action.read) -> list[School]:
-    return list(db.scalars(select(School).where(staff.schools_condition(action, School.uai)).order_by(School.name)))
+    return list(
+        db.scalars(
+            select(School).where(staff.schools_condition(action, School.uai)).order_by(School.name)
+        )
+    )

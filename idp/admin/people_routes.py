@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from idp.accounts.models import AccountKind
-from idp.admin import actions, people
+from idp.admin import actions, people, search
 from idp.admin.labels import EVENT_LABELS, STATE_BADGES, STATE_LABELS
 from idp.admin.roles import Action
 from idp.admin.web import Ctx, form, guarded, render, signed_in
@@ -32,8 +32,16 @@ SLUG_OF = {kind: slug for slug, kind in KIND_SLUGS.items()}
 ACTIONS = {
     "notifier": (actions.notify, Action.notify, None),
     "reinitialiser": (actions.reset_password, Action.reset, None),
-    "debloquer": (actions.unlock, Action.unlock, "Le compte est débloqué : la personne peut se connecter à nouveau."),
-    "desactiver": (actions.disable, Action.disable, "Le compte est désactivé. Ses connexions en cours ont été fermées."),
+    "debloquer": (
+        actions.unlock,
+        Action.unlock,
+        "Le compte est débloqué : la personne peut se connecter à nouveau.",
+    ),
+    "desactiver": (
+        actions.disable,
+        Action.disable,
+        "Le compte est désactivé. Ses connexions en cours ont été fermées.",
+    ),
     "reactiver": (actions.enable, Action.disable, "Le compte est réactivé."),
     "identifiant": (actions.reveal, Action.reveal, None),
 }
@@ -55,7 +63,11 @@ def _kind(slug: str) -> AccountKind:
 def search_page(request: Request, state: State) -> Response:
     ctx = signed_in(state, request)
     q = request.query_params
-    kinds = [k for k in (AccountKind.pupil, AccountKind.guardian) if ctx.staff.allows_kind(Action.read, k)]
+    kinds = [
+        k
+        for k in (AccountKind.pupil, AccountKind.guardian)
+        if ctx.staff.allows_kind(Action.read, k)
+    ]
     kind = KIND_SLUGS.get(q.get("type", ""), kinds[0])
     if kind not in kinds:
         raise HTTPException(404)
@@ -64,21 +76,36 @@ def search_page(request: Request, state: State) -> Response:
     except ValueError:
         page = 1
     filters = people.Filters(
-        kind=kind, q=q.get("nom", "")[:100], school=q.get("ecole", "")[:8], level=q.get("niveau", "")[:40],
-        class_name=q.get("classe", "")[:60], state=q.get("etat", ""), email=q.get("courriel", "")[:320],
-        route=q.get("parcours", ""), page=page,
-    )  # fmt: skip
+        kind=kind,
+        q=q.get("nom", "")[:100],
+        school=q.get("ecole", "")[:8],
+        level=q.get("niveau", "")[:40],
+        class_name=q.get("classe", "")[:60],
+        state=q.get("etat", ""),
+        email=q.get("courriel", "")[:320],
+        route=q.get("parcours", ""),
+        page=page,
+    )
     with state.uow(readonly=True) as db:
-        result = people.search(db, ctx.staff, filters, state.clock.now())
+        result = search.search(db, ctx.staff, filters, state.clock.now())
         schools = people.schools(db, ctx.staff)
-        classes = people.classes(db, ctx.staff, kind, filters.school or (schools[0].uai if len(schools) == 1 else ""))
+        classes = people.classes(
+            db, ctx.staff, kind, filters.school or (schools[0].uai if len(schools) == 1 else "")
+        )
     query = {k: v for k, v in q.items() if k != "page" and v}
     context = {
-        "filters": filters, "result": result, "schools": schools, "classes": classes, "kinds": kinds,
-        "kind_slug": SLUG_OF[kind], "slug_of": SLUG_OF, "states": STATE_LABELS, "badges": STATE_BADGES,
+        "filters": filters,
+        "result": result,
+        "schools": schools,
+        "classes": classes,
+        "kinds": kinds,
+        "kind_slug": SLUG_OF[kind],
+        "slug_of": SLUG_OF,
+        "states": STATE_LABELS,
+        "badges": STATE_BADGES,
         "page_url": lambda n: "/admin/personnes?" + urlencode({**query, "page": n}),
         "searched": bool(query),
-    }  # fmt: skip
+    }
     return render(state, request, ctx, "search.html", context, current="/admin/personnes")
 
 
@@ -90,7 +117,9 @@ def _slug(request: Request) -> str:
 @router.get("/admin/eleves/{person_id}")
 @router.get("/admin/responsables/{person_id}")
 @guarded
-def person_page(request: Request, state: State, person_id: str, fait: str | None = None) -> Response:
+def person_page(
+    request: Request, state: State, person_id: str, fait: str | None = None
+) -> Response:
     ctx = signed_in(state, request)
     return _person_page(state, request, ctx, _kind(_slug(request)), person_id, notice=_notice(fait))
 
@@ -101,9 +130,16 @@ def _notice(done: str | None) -> str | None:
 
 
 def _person_page(
-    state: AppState, request: Request, ctx: Ctx, kind: AccountKind, person_id: str, notice: str | None = None,
-    error: str | None = None, identifier: str | None = None, status: int = 200,
-) -> Response:  # fmt: skip
+    state: AppState,
+    request: Request,
+    ctx: Ctx,
+    kind: AccountKind,
+    person_id: str,
+    notice: str | None = None,
+    error: str | None = None,
+    identifier: str | None = None,
+    status: int = 200,
+) -> Response:
     now = state.clock.now()
     with state.uow(readonly=True) as db:
         try:
@@ -114,21 +150,38 @@ def _person_page(
         events = people.history(db, account.id if account else None, person_id)
         children, guardians = [], []
         if kind == AccountKind.guardian:
-            children = people.children_of(db, ctx.staff, [person_id], Action.read).get(person_id, [])
+            children = people.children_of(db, ctx.staff, [person_id], Action.read).get(
+                person_id, []
+            )
         elif ctx.staff.allows(Action.read, t.school.uai, t.school.academy, AccountKind.guardian):
             guardians = people.guardians_of(db, person_id)
         school = t.school
     allowed = {
-        slug: ctx.staff.allows(action, school.uai, school.academy, kind) for slug, (_, action, _) in ACTIONS.items()
+        slug: ctx.staff.allows(action, school.uai, school.academy, kind)
+        for slug, (_, action, _) in ACTIONS.items()
     }
     context = {
-        "kind": kind, "slug": SLUG_OF[kind], "person": t.person, "school": school, "account": account,
-        "state_key": people.state_of(account, now), "states": STATE_LABELS, "badges": STATE_BADGES,
-        "children": children, "guardians": guardians, "events": events, "event_labels": EVENT_LABELS,
-        "allowed": allowed, "notice": notice, "error": error, "identifier": identifier,
+        "kind": kind,
+        "slug": SLUG_OF[kind],
+        "person": t.person,
+        "school": school,
+        "account": account,
+        "state_key": people.state_of(account, now),
+        "states": STATE_LABELS,
+        "badges": STATE_BADGES,
+        "children": children,
+        "guardians": guardians,
+        "events": events,
+        "event_labels": EVENT_LABELS,
+        "allowed": allowed,
+        "notice": notice,
+        "error": error,
+        "identifier": identifier,
         "is_pupil": isinstance(t.person, Pupil),
-    }  # fmt: skip
-    return render(state, request, ctx, "person.html", context, status=status, current="/admin/personnes")
+    }
+    return render(
+        state, request, ctx, "person.html", context, status=status, current="/admin/personnes"
+    )
 
 
 @router.post("/admin/eleves/{person_id}/{verb}")
@@ -142,7 +195,9 @@ async def person_action(request: Request, state: State, person_id: str, verb: st
     return await run_in_threadpool(_act, state, request, kind, person_id, verb)
 
 
-def _act(state: AppState, request: Request, kind: AccountKind, person_id: str, verb: str) -> Response:
+def _act(
+    state: AppState, request: Request, kind: AccountKind, person_id: str, verb: str
+) -> Response:
     service, action, _ = ACTIONS[verb]
     ctx = signed_in(state, request, action)
     try:
@@ -154,13 +209,20 @@ def _act(state: AppState, request: Request, kind: AccountKind, person_id: str, v
             result = service(state, db, ctx.staff, t, ctx.ip)
             batch_id = None
             if verb in ("notifier", "reinitialiser"):
-                batch_id = actions.store_letters(state, db, ctx.staff, t.school.uai, [result.letter])
+                batch_id = actions.store_letters(
+                    state, db, ctx.staff, t.school.uai, [result.letter]
+                )
     except actions.ActionError as exc:
         return _person_page(state, request, ctx, kind, person_id, error=str(exc), status=409)
     if verb == "identifiant":
         return _person_page(state, request, ctx, kind, person_id, identifier=result)
     if batch_id:
         title = "Identifiants réinitialisés" if verb == "reinitialiser" else "Identifiants notifiés"
-        context = {"title": title, "letters": [result.letter], "batch_id": batch_id, "back_url": person_url(kind, person_id)}
+        context = {
+            "title": title,
+            "letters": [result.letter],
+            "batch_id": batch_id,
+            "back_url": person_url(kind, person_id),
+        }
         return render(state, request, ctx, "issued.html", context, current="/admin/personnes")
     return RedirectResponse(f"{person_url(kind, person_id)}?fait={verb}", status_code=303)

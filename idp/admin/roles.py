@@ -179,6 +179,8 @@ class Staff:
                 if assignment.role == Role.national:
                     return True
                 continue
-            if all(uai in academies and assignment.covers_school(uai, academies[uai]) for uai in scope):
+            if all(
+                uai in academies and assignment.covers_school(uai, academies[uai]) for uai in scope
+            ):
                 return True
         return False

@@ -1,8 +1,8 @@
 """Pages: notify a class or a whole school, and download the letters just issued.
 
-    GET  /admin/notifier[?ecole=UAI]        who has no account yet, per class
-    POST /admin/notifier                    ecole, classe (empty: the whole school), confirmation
-    GET  /admin/courriers/{batch}.pdf|.csv  the letters of a batch (its author only, two hours)
+GET  /admin/notifier[?ecole=UAI]        who has no account yet, per class
+POST /admin/notifier                    ecole, classe (empty: the whole school), confirmation
+GET  /admin/courriers/{batch}.pdf|.csv  the letters of a batch (its author only, two hours)
 """
 
 from __future__ import annotations
@@ -28,7 +28,14 @@ def notify_page(request: Request, state: State, ecole: str = "") -> Response:
     return _notify_page(state, request, ctx, ecole)
 
 
-def _notify_page(state: AppState, request: Request, ctx: Ctx, uai: str, error: str | None = None, status: int = 200) -> Response:
+def _notify_page(
+    state: AppState,
+    request: Request,
+    ctx: Ctx,
+    uai: str,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
     with state.uow(readonly=True) as db:
         schools = people.schools(db, ctx.staff, Action.notify)
         if not uai and len(schools) == 1:
@@ -42,10 +49,13 @@ def _notify_page(state: AppState, request: Request, ctx: Ctx, uai: str, error: s
         "school": school,
         "rows": rows,
         "total": stats.total(rows),
-        "guardians_allowed": bool(school) and ctx.staff.allows(Action.notify, school.uai, school.academy, AccountKind.guardian),
+        "guardians_allowed": bool(school)
+        and ctx.staff.allows(Action.notify, school.uai, school.academy, AccountKind.guardian),
         "error": error,
     }
-    return render(state, request, ctx, "notify.html", context, status=status, current="/admin/notifier")
+    return render(
+        state, request, ctx, "notify.html", context, status=status, current="/admin/notifier"
+    )
 
 
 @router.post("/admin/notifier")
@@ -66,14 +76,21 @@ def _notify(state: AppState, request: Request, data: dict[str, str]) -> Response
         with state.uow() as db:
             issued = actions.notify_school(state, db, ctx.staff, uai, class_name, ctx.ip)
             if not issued:
-                raise actions.ActionError("Tout le monde a déjà un compte : aucun courrier à imprimer.")
+                raise actions.ActionError(
+                    "Tout le monde a déjà un compte : aucun courrier à imprimer."
+                )
             batch_id = actions.store_letters(state, db, ctx.staff, uai, [i.letter for i in issued])
     except actions.NotFound:
         raise HTTPException(404) from None
     except actions.ActionError as exc:
         return _notify_page(state, request, ctx, uai, str(exc), 409)
     title = f"Classe {class_name} notifiée" if class_name else "École notifiée"
-    context = {"title": title, "letters": [i.letter for i in issued], "batch_id": batch_id, "back_url": f"/admin/notifier?ecole={uai}"}
+    context = {
+        "title": title,
+        "letters": [i.letter for i in issued],
+        "batch_id": batch_id,
+        "back_url": f"/admin/notifier?ecole={uai}",
+    }
     return render(state, request, ctx, "issued.html", context, current="/admin/notifier")
 
 
@@ -89,7 +106,9 @@ def letters_download(request: Request, state: State, batch_id: str, extension: s
     return letters_response(state, ctx.staff, ctx.ip, batch_id, extension)
 
 
-def letters_response(state: AppState, staff: Staff, ip: str | None, batch_id: str, extension: str) -> Response:
+def letters_response(
+    state: AppState, staff: Staff, ip: str | None, batch_id: str, extension: str
+) -> Response:
     """The PDF or CSV of a batch (shared with the API)."""
     with state.uow() as db:
         try:
@@ -97,11 +116,18 @@ def letters_response(state: AppState, staff: Staff, ip: str | None, batch_id: st
         except actions.NotFound:
             raise HTTPException(404) from None
         actions.Audit(state, db, staff, ip).record(
-            "admin.letters.downloaded", "letters", batch.id, batch.school_uai, format=extension, count=batch.count
+            "admin.letters.downloaded",
+            "letters",
+            batch.id,
+            batch.school_uai,
+            format=extension,
+            count=batch.count,
         )
     name = letters.filename(batch.school_uai, batch.created_at, extension)
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
     if extension == "pdf":
         body = letters.render_pdf(found, state.settings, batch.created_at.date())
         return Response(body, media_type="application/pdf", headers=headers)
-    return Response(letters.render_csv(found), media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(
+        letters.render_csv(found), media_type="text/csv; charset=utf-8", headers=headers
+    )

@@ -20,7 +20,9 @@ from idp.state import AppState
 class Sealer:
     def __init__(self, secret: str, purpose: str) -> None:
         info = f"educonnect/{purpose}".encode()
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret.encode())
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(
+            secret.encode()
+        )
         self._aead = AESGCM(key)
 
     def seal(self, value: bytes, bound_to: str) -> str:

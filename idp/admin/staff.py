@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from idp.accounts import totp
 from idp.accounts.models import Account, AccountKind, AccountState
-from idp.admin.roles import Role, Staff, parse_assignments
+from idp.admin.roles import Role, Staff
 from idp.registry.identifiers import validate_uai
 from idp.registry.models import School
 from idp.state import AppState
@@ -51,10 +51,14 @@ def _scope(db: Session, spec: StaffSpec) -> tuple[list[str], dict[str, str | Non
                 uais.append(validate_uai(raw, lenient=True))
             except ValueError as exc:
                 raise StaffError("schools", str(exc)) from None
-        academies = dict(db.execute(select(School.uai, School.academy).where(School.uai.in_(uais))).all())
+        academies = dict(
+            db.execute(select(School.uai, School.academy).where(School.uai.in_(uais))).all()
+        )
         unknown = [u for u in uais if u not in academies]
         if unknown:
-            raise StaffError("schools", "École ou établissement inconnu : " + ", ".join(unknown) + ".")
+            raise StaffError(
+                "schools", "École ou établissement inconnu : " + ", ".join(unknown) + "."
+            )
         return list(dict.fromkeys(uais)), academies
     if spec.role == Role.academy:
         if not spec.academy.strip():
@@ -70,7 +74,11 @@ def create_staff(
     ``by``: the staff member creating it from the pages (``None``: the command line)."""
     username = spec.username.strip().lower()
     if not USERNAME.match(username):
-        raise StaffError("username", "Identifiant invalide : 3 à 64 caractères, lettres minuscules, chiffres, « . », « _ » ou « - ».")
+        raise StaffError(
+            "username",
+            "Identifiant invalide : 3 à 64 caractères, lettres minuscules, chiffres, "
+            "« . », « _ » ou « - ».",
+        )
     if not spec.given_name.strip() or not spec.family_name.strip():
         raise StaffError("name", "Indiquez le prénom et le nom.")
     if db.scalar(select(Account.id).where(Account.username == username)):
@@ -114,7 +122,11 @@ def staff_in_scope(db: Session, viewer: Staff) -> list[tuple[Account, Staff]]:
     """Staff accounts the viewer may manage: every assignment within what the viewer could give.
     Staff accounts are few (thousands at most): filtered here rather than in JSON SQL."""
     found = []
-    rows = db.scalars(select(Account).where(Account.kind == AccountKind.staff).order_by(Account.family_name, Account.given_name))
+    rows = db.scalars(
+        select(Account)
+        .where(Account.kind == AccountKind.staff)
+        .order_by(Account.family_name, Account.given_name)
+    )
     school_academy = None
     for account in rows:
         other = Staff.of(account)
@@ -127,17 +139,21 @@ def staff_in_scope(db: Session, viewer: Staff) -> list[tuple[Account, Staff]]:
     return found
 
 
-def reset_second_factor(state: AppState, db: Session, viewer: Staff | None, account: Account, ip: str | None = None) -> bool:
+def reset_second_factor(
+    state: AppState, db: Session, viewer: Staff | None, account: Account, ip: str | None = None
+) -> bool:
     """A lost phone: the next login enrols a new authenticator app. Sessions end."""
     from idp.accounts.journey import end_sessions
 
     done = totp.reset(db, account.id)
     end_sessions(state, db, account.id)
     state.audit.record(
-        db, "admin.staff.totp_reset", actor_account_id=viewer.account_id if viewer else None,
-        actor_role=viewer.role.value if viewer else "cli", target_type="account", target_id=account.id, ip=ip,
-    )  # fmt: skip
+        db,
+        "admin.staff.totp_reset",
+        actor_account_id=viewer.account_id if viewer else None,
+        actor_role=viewer.role.value if viewer else "cli",
+        target_type="account",
+        target_id=account.id,
+        ip=ip,
+    )
     return done
-
-
-__all__ = ["StaffError", "StaffSpec", "create_staff", "parse_assignments", "reset_second_factor", "staff_in_scope"]

@@ -23,24 +23,44 @@ from idp.state import AppState
 router = APIRouter(include_in_schema=False)
 
 
-def _page(state: AppState, request: Request, ctx: Ctx, values: dict | None = None, errors: dict | None = None,
-          created: tuple[Account, str] | None = None, notice: str | None = None, status: int = 200) -> Response:  # fmt: skip
+def _page(
+    state: AppState,
+    request: Request,
+    ctx: Ctx,
+    values: dict | None = None,
+    errors: dict | None = None,
+    created: tuple[Account, str] | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> Response:
     roles = list(dict.fromkeys(r for a in ctx.staff.assignments for r in CREATABLE[a.role]))
     with state.uow(readonly=True) as db:
         managed = staff_in_scope(db, ctx.staff)
         schools = people.schools(db, ctx.staff, Action.staff)
     context = {
-        "managed": managed, "roles": [(r.value, ROLE_LABELS[r]) for r in roles], "schools": schools[:300],
-        "values": values or {}, "errors": errors or {}, "created": created, "notice": notice,
-    }  # fmt: skip
-    return render(state, request, ctx, "staff.html", context, status=status, current="/admin/personnels")
+        "managed": managed,
+        "roles": [(r.value, ROLE_LABELS[r]) for r in roles],
+        "schools": schools[:300],
+        "values": values or {},
+        "errors": errors or {},
+        "created": created,
+        "notice": notice,
+    }
+    return render(
+        state, request, ctx, "staff.html", context, status=status, current="/admin/personnels"
+    )
 
 
 @router.get("/admin/personnels")
 @guarded
 def staff_page(request: Request, state: State, fait: str | None = None) -> Response:
     ctx = signed_in(state, request, Action.staff)
-    notice = "La double authentification est réinitialisée : la personne enregistrera une nouvelle application à sa prochaine connexion." if fait else None
+    notice = (
+        "La double authentification est réinitialisée : la personne enregistrera une "
+        "nouvelle application à sa prochaine connexion."
+        if fait
+        else None
+    )
     return _page(state, request, ctx, notice=notice)
 
 
@@ -51,7 +71,9 @@ async def staff_create(request: Request, state: State) -> Response:
     return await run_in_threadpool(_create, state, request, data, lists.get("ecoles", []))
 
 
-def _create(state: AppState, request: Request, data: dict[str, str], schools: list[str]) -> Response:
+def _create(
+    state: AppState, request: Request, data: dict[str, str], schools: list[str]
+) -> Response:
     ctx = signed_in(state, request, Action.staff)
     typed = [s for s in data.get("uai", "").replace(",", " ").split() if s]
     try:
@@ -59,9 +81,14 @@ def _create(state: AppState, request: Request, data: dict[str, str], schools: li
     except ValueError:
         return _page(state, request, ctx, data, {"role": "Choisissez un rôle."}, status=400)
     spec = StaffSpec(
-        username=data.get("username", ""), given_name=data.get("given_name", ""), family_name=data.get("family_name", ""),
-        role=role, schools=[*schools, *typed], academy=data.get("academy", ""), email=data.get("email") or None,
-    )  # fmt: skip
+        username=data.get("username", ""),
+        given_name=data.get("given_name", ""),
+        family_name=data.get("family_name", ""),
+        role=role,
+        schools=[*schools, *typed],
+        academy=data.get("academy", ""),
+        email=data.get("email") or None,
+    )
     try:
         with state.uow() as db:
             account, password = create_staff(state, db, spec, ctx.staff, ctx.ip)

@@ -15,7 +15,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, String, and_, case, cast, func, literal, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from idp.accounts.models import Account, AccountGuardian, AccountState
@@ -31,7 +42,12 @@ STATE_LABELS = {
     "disabled": "Désactivé",
 }
 ROUTES = ("letter", "sms", "franceconnect")
-ROUTE_LABELS = {"letter": "Courrier", "sms": "SMS", "franceconnect": "FranceConnect", "none": "Non renseigné"}
+ROUTE_LABELS = {
+    "letter": "Courrier",
+    "sms": "SMS",
+    "franceconnect": "FranceConnect",
+    "none": "Non renseigné",
+}
 KINDS = ("pupil", "guardian")
 
 #: Which schools to count, as a condition on a UAI column (``Staff.schools_condition``).
@@ -76,7 +92,7 @@ class Row:
         return self.pupils if kind == "pupil" else self.guardians
 
 
-def _state(now: datetime) -> ColumnElement[str]:
+def effective_state(now: datetime) -> ColumnElement[str]:
     return case(
         (Account.id.is_(None), literal("not_created")),
         (
@@ -87,30 +103,36 @@ def _state(now: datetime) -> ColumnElement[str]:
     )
 
 
-def _live_account(link) -> ColumnElement[bool]:
+def live_account(link) -> ColumnElement[bool]:
     return and_(link, Account.state != AccountState.retired)
 
 
 def _pupil_counts(now: datetime, where: ColumnElement[bool], *group):
-    state = _state(now)
+    state = effective_state(now)
     return (
         select(*group, state.label("state"), func.count().label("n"))
         .select_from(Pupil)
-        .outerjoin(Account, _live_account(Account.pupil_id == Pupil.id))
+        .outerjoin(Account, live_account(Account.pupil_id == Pupil.id))
         .where(where, Pupil.status == PupilStatus.enrolled)
         .group_by(*group, state)
     )
 
 
 def _guardian_counts(now: datetime, where: ColumnElement[bool], *group):
-    state = _state(now)
+    state = effective_state(now)
     return (
-        select(*group, state.label("state"), func.count(Guardianship.guardian_id.distinct()).label("n"))
+        select(
+            *group, state.label("state"), func.count(Guardianship.guardian_id.distinct()).label("n")
+        )
         .select_from(Guardianship)
         .join(Pupil, Pupil.id == Guardianship.pupil_id)
         .outerjoin(AccountGuardian, AccountGuardian.guardian_id == Guardianship.guardian_id)
-        .outerjoin(Account, _live_account(Account.id == AccountGuardian.account_id))
-        .where(where, Pupil.status == PupilStatus.enrolled, Guardianship.legal_guardian_rank.is_not(None))
+        .outerjoin(Account, live_account(Account.id == AccountGuardian.account_id))
+        .where(
+            where,
+            Pupil.status == PupilStatus.enrolled,
+            Guardianship.legal_guardian_rank.is_not(None),
+        )
         .group_by(*group, state)
     )
 
@@ -144,7 +166,9 @@ def per_level(rows: list[Row]) -> list[Row]:
     counts twice, which the page says)."""
     levels: dict[str, Row] = {}
     for row in rows:
-        level = levels.setdefault(row.level or "", Row(row.uai, row.level or "Sans niveau", row.level))
+        level = levels.setdefault(
+            row.level or "", Row(row.uai, row.level or "Sans niveau", row.level)
+        )
         level.pupils.merge(row.pupils)
         level.guardians.merge(row.guardians)
     return list(levels.values())
@@ -158,14 +182,14 @@ def total(rows: list[Row], label: str = "Total") -> Row:
     return result
 
 
-def _route(column) -> ColumnElement[str]:
+def route_of(column) -> ColumnElement[str]:
     return func.coalesce(type_coerce(column, String()), literal("none"))
 
 
 def routes(db: Session, schools: SchoolFilter) -> dict[str, dict[str, int]]:
     """Active accounts by activation route, per kind."""
     where = schools(Pupil.school_uai)
-    route = _route(Account.activation_route)
+    route = route_of(Account.activation_route)
     found: dict[str, dict[str, int]] = {kind: dict.fromkeys(ROUTES, 0) for kind in KINDS}
     pupils = (
         select(route, func.count())
@@ -183,7 +207,7 @@ def routes(db: Session, schools: SchoolFilter) -> dict[str, dict[str, int]]:
         .distinct()
         .subquery()
     )
-    sub_route = _route(accounts.c.activation_route)
+    sub_route = route_of(accounts.c.activation_route)
     guardians = select(sub_route, func.count()).select_from(accounts).group_by(sub_route)
     for kind, query in (("pupil", pupils), ("guardian", guardians)):
         for name, n in db.execute(query):
@@ -197,7 +221,9 @@ def _day(db: Session, column) -> ColumnElement[date]:
     return func.date(column)
 
 
-def timeline(db: Session, schools: SchoolFilter, since: date, until: date) -> list[tuple[date, int, int]]:
+def timeline(
+    db: Session, schools: SchoolFilter, since: date, until: date
+) -> list[tuple[date, int, int]]:
     """Activations per week (Monday first): ``(week, pupils, guardians)`` from ``since``."""
     where = schools(Pupil.school_uai)
     start = datetime.combine(since, datetime.min.time(), tzinfo=UTC)

@@ -1,5 +1,8 @@
 """Pages: activation statistics (charts drawn on the server) and their CSV export.
 
+One school's figures are computed live; views over several schools (an académie has hundreds)
+read the snapshot the janitor refreshes every few minutes, and say when it was computed.
+
     GET /admin/statistiques                 my schools (one school: its page)
     GET /admin/statistiques?ecole=UAI       one school: per level and class, routes, over time
     GET /admin/statistiques?academie=NOM    an académie's dashboard (assistance, national)
@@ -11,14 +14,14 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import and_, select
 from starlette.responses import RedirectResponse, Response
 
 from idp.accounts.models import AccountKind
-from idp.admin import charts, stats
+from idp.admin import charts, snapshot, stats
 from idp.admin.roles import Action, Role, Staff
 from idp.admin.web import guarded, render, signed_in
 from idp.deps import State
@@ -42,6 +45,8 @@ class View:
     academy: str | None = None
     levels: list[stats.Row] = field(default_factory=list)
     academies: list[str] = field(default_factory=list)
+    #: When the figures were computed (several schools: the snapshot); ``None``: just now.
+    computed_at: datetime | None = None
 
 
 def school_year_start(today: date) -> date:
@@ -66,9 +71,15 @@ def build_view(state: AppState, staff: Staff, ecole: str = "", academie: str = "
 
             rows = stats.per_class(db, now, school.uai)
             return View(
-                f"{school.name} ({school.uai})", rows, "class", stats.total(rows), stats.routes(db, schools),
-                stats.timeline(db, schools, since, today), school=school, levels=stats.per_level(rows),
-            )  # fmt: skip
+                f"{school.name} ({school.uai})",
+                rows,
+                "class",
+                stats.total(rows),
+                stats.routes(db, schools),
+                stats.timeline(db, schools, since, today),
+                school=school,
+                levels=stats.per_level(rows),
+            )
         if academie:
             if not _sees_academy(staff, academie):
                 raise HTTPException(404)
@@ -86,17 +97,29 @@ def build_view(state: AppState, staff: Staff, ecole: str = "", academie: str = "
                 return staff.schools_condition(Action.read, col)
 
             title = "Mes écoles et établissements"
-        rows = stats.per_school(db, now, schools)
+        at = snapshot.computed_at(db)
+    if at is None or now - at > snapshot.STALE:
+        snapshot.refresh(state)
+    with state.uow(readonly=True) as db:
+        rows = snapshot.per_school(db, schools)
         academies = _academies(db, staff) if not academie else []
         return View(
-            title, rows, "school", stats.total(rows), stats.routes(db, schools),
-            stats.timeline(db, schools, since, today), academy=academie or None, academies=academies,
-        )  # fmt: skip
+            title,
+            rows,
+            "school",
+            stats.total(rows),
+            snapshot.routes(db, schools),
+            snapshot.timeline(db, schools, since, today),
+            academy=academie or None,
+            academies=academies,
+            computed_at=snapshot.computed_at(db),
+        )
 
 
 def _sees_academy(staff: Staff, name: str) -> bool:
     return any(
-        a.role == Role.national or (a.role == Role.academy and name in a.scope) for a in staff.assignments
+        a.role == Role.national or (a.role == Role.academy and name in a.scope)
+        for a in staff.assignments
     )
 
 
@@ -104,7 +127,9 @@ def _academies(db, staff: Staff) -> list[str]:
     if not any(a.role in (Role.academy, Role.national) for a in staff.assignments):
         return []
     names = db.scalars(
-        select(School.academy).where(School.academy.is_not(None), staff.schools_condition(Action.read, School.uai)).distinct()
+        select(School.academy)
+        .where(School.academy.is_not(None), staff.schools_condition(Action.read, School.uai))
+        .distinct()
     )
     return sorted(n for n in names if n and _sees_academy(staff, n))
 
@@ -120,6 +145,7 @@ def stats_page(request: Request, state: State, ecole: str = "", academie: str = 
     show_pupils = view.school is None or view.school.degree == 2
     kinds = [k for k, shown in (("pupil", show_pupils), ("guardian", show_guardians)) if shown]
     names = {"pupil": "Élèves", "guardian": "Représentants légaux"}
+    per = "classe" if view.row_kind == "class" else "école"
     bar_rows = view.rows if len(view.rows) <= 60 else []
     context = {
         "view": view,
@@ -129,15 +155,23 @@ def stats_page(request: Request, state: State, ecole: str = "", academie: str = 
         "csv_query": f"ecole={ecole}" if ecole else (f"academie={academie}" if academie else ""),
         "charts": {
             kind: charts.state_bars(
-                [(r.label, r.counts(kind)) for r in bar_rows] or [("Total", view.total.counts(kind))],
-                f"Comptes {names[kind].lower()} par {'classe' if view.row_kind == 'class' else 'école'}",
+                [(r.label, r.counts(kind)) for r in bar_rows]
+                or [("Total", view.total.counts(kind))],
+                f"Comptes {names[kind].lower()} par {per}",
                 f"bars-{kind}",
             )
             for kind in kinds
         },
-        "timeline_chart": charts.timeline(view.timeline, "Comptes activés depuis la rentrée (cumul)", "timeline"),
+        "timeline_chart": charts.timeline(
+            view.timeline, "Comptes activés depuis la rentrée (cumul)", "timeline"
+        ),
         "route_charts": {
-            kind: charts.route_bars(view.routes[kind], stats.ROUTE_LABELS, f"Parcours d'activation : {names[kind].lower()}", f"routes-{kind}")
+            kind: charts.route_bars(
+                view.routes[kind],
+                stats.ROUTE_LABELS,
+                f"Parcours d'activation : {names[kind].lower()}",
+                f"routes-{kind}",
+            )
             for kind in kinds
         },
     }
@@ -164,9 +198,17 @@ def stats_csv(request: Request, state: State, ecole: str = "", academie: str = "
             counts = row.counts(kind)
             kind_label = "eleves" if kind == "pupil" else "responsables"
             writer.writerow(
-                [row.uai, school_name, row.level or "", class_name, kind_label,
-                 *(counts[s] for s in stats.STATES), counts.total, f"{counts.rate:.3f}"]
-            )  # fmt: skip
+                [
+                    row.uai,
+                    school_name,
+                    row.level or "",
+                    class_name,
+                    kind_label,
+                    *(counts[s] for s in stats.STATES),
+                    counts.total,
+                    f"{counts.rate:.3f}",
+                ]
+            )
     name = f"educonnect-statistiques-{ecole or academie or 'ecoles'}.csv".replace(" ", "_")
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)

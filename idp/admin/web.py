@@ -75,7 +75,13 @@ def signed_in(state: AppState, request: Request, action: Action = Action.read) -
 
 
 def render(
-    state: AppState, request: Request, ctx: Ctx, template: str, context: dict[str, Any], status: int = 200, current: str | None = None
+    state: AppState,
+    request: Request,
+    ctx: Ctx,
+    template: str,
+    context: dict[str, Any],
+    status: int = 200,
+    current: str | None = None,
 ) -> Response:
     menu = [(label, path) for label, path, action in MENU if ctx.staff.can(action)]
     values = {

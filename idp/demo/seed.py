@@ -57,6 +57,9 @@ def seed(settings: Settings) -> list[dict]:
     ensure_demo_client(state)
     from idp.registry.demo import seed_demo_registry
 
+    from idp.admin.demo import seed_demo_staff
+
     logins = seed_demo_registry(state.sessions, settings)
+    logins += seed_demo_staff(state)
     state.engine.dispose()
     return logins

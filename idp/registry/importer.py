@@ -8,9 +8,9 @@ Semantics (documented in ``docs/registry-import.md``):
 - a pupil found under another school of the same source has moved: the row follows it;
 - the batch is authoritative for the links of every pupil it contains: links it lacks are removed.
 
-Bulk-friendly: the school's rows are read with one query each, what is missing is looked up by
-source id in chunks, the diff runs in memory, and writes are executemany statements. It only
-flushes; the caller's unit of work makes the whole batch one transaction.
+Bulk-friendly: the school's pupils are read with one query, guardians and links by key in chunks
+of 500 (index lookups on both databases), the diff runs in memory, and writes are executemany
+statements. It only flushes; the caller's unit of work makes the whole batch one transaction.
 """
 
 from __future__ import annotations
@@ -134,18 +134,9 @@ def _apply_pupils(
     inserts, updates = [], []
     for sid, pupil in batch.pupils.items():
         status = PupilStatus.departed if pupil.departed else PupilStatus.enrolled
-        values = dict(
-            ine=pupil.ine,
-            family_name=pupil.family_name,
-            given_name=pupil.given_name,
-            birthdate=pupil.birthdate,
-            sex=pupil.sex,
-            school_uai=pupil.school_uai,
-            level=pupil.level,
-            mef_code=pupil.mef_code,
-            class_name=pupil.class_name,
-            status=status,
-        )
+        # In PUPIL_FIELDS order: compared with the row's columns as a tuple.
+        values = {name: getattr(pupil, name) for name in PUPIL_FIELDS[:-1]}
+        values["status"] = status
         row = existing.get(sid)
         if row is None:
             ids[sid] = pupil_id = new_id()
@@ -187,29 +178,18 @@ def _apply_pupils(
 def _apply_guardians(
     db: Session, batch: Batch, now: datetime, counts: dict[str, int]
 ) -> dict[str, str]:
-    t, p, g = _guardians, _pupils, _links
+    t = _guardians
     columns = [t.c.id, t.c.source_id, *(t.c[name] for name in GUARDIAN_FIELDS)]
-    # On a re-import nearly every guardian is linked to the schools' pupils: one query.
-    linked = (
-        select(g.c.guardian_id)
-        .join(p, p.c.id == g.c.pupil_id)
-        .where(p.c.source == batch.source, p.c.school_uai.in_(list(batch.schools)))
-    )
-    query = select(*columns).where(t.c.id.in_(linked.scalar_subquery()))
-    existing = {row.source_id: row for row in db.execute(query)}
+    # Guardians are not filed under a school: look them up by source id (a unique index).
+    # A join through the school's links looks like one query, but PostgreSQL then prefers a
+    # sequential scan of all guardianships, several times slower.
+    existing: dict[str, Any] = {}
     _lookup_missing(db, t, columns, batch, list(batch.guardians), existing)
 
     ids: dict[str, str] = {}
     inserts, updates = [], []
     for sid, guardian in batch.guardians.items():
-        values = dict(
-            civility=guardian.civility,
-            family_name=guardian.family_name,
-            given_name=guardian.given_name,
-            mobile=guardian.mobile,
-            email=guardian.email,
-            address=guardian.address,
-        )
+        values = {name: getattr(guardian, name) for name in GUARDIAN_FIELDS}
         row = existing.get(sid)
         if row is None:
             ids[sid] = guardian_id = new_id()
@@ -243,30 +223,18 @@ def _apply_links(
     now: datetime,
     counts: dict[str, int],
 ) -> None:
-    t, p = _links, _pupils
-    in_batch = set(pupil_ids.values())
-    # Pupil rows are already written, so pupils who moved in are found under their new school.
-    query = (
-        select(t.c.id, t.c.guardian_id, t.c.pupil_id, *(t.c[name] for name in LINK_FIELDS))
-        .join(p, p.c.id == t.c.pupil_id)
-        .where(p.c.source == batch.source, p.c.school_uai.in_(list(batch.schools)))
-    )
-    existing = {
-        (row.guardian_id, row.pupil_id): row
-        for row in db.execute(query)
-        if row.pupil_id in in_batch
-    }
+    t = _links
+    columns = [t.c.id, t.c.guardian_id, t.c.pupil_id, *(t.c[name] for name in LINK_FIELDS)]
+    existing: dict[tuple[str, str], Any] = {}
+    for chunk in chunks(list(pupil_ids.values())):
+        query = select(*columns).where(t.c.pupil_id.in_(chunk))
+        existing.update(((row.guardian_id, row.pupil_id), row) for row in db.execute(query))
     inserts, updates = [], []
     wanted: set[tuple[str, str]] = set()
     for link in batch.links.values():
         key = (guardian_ids[link.guardian_source_id], pupil_ids[link.pupil_source_id])
         wanted.add(key)
-        values = dict(
-            relationship_code=link.relationship_code,
-            legal_guardian_rank=link.legal_guardian_rank,
-            financial=link.financial,
-            contact=link.contact,
-        )
+        values = {name: getattr(link, name) for name in LINK_FIELDS}
         row = existing.get(key)
         if row is None:
             inserts.append(

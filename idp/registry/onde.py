@@ -89,12 +89,22 @@ class OndeReader:
         self.lenient_uai = lenient_uai
         self.today = today or date.today()
         self.progress = progress
-        self.batch = Batch(Source.onde, [path.name])
+        self.batch: Batch
         self._uais: dict[str, str] = {}
         self._pupil_school: dict[str, str] = {}
         self._ranks: dict[str, set[int]] = {}
 
     def read(self) -> Batch:
+        """The batch of the file; the reader keeps nothing of it afterwards."""
+        self.batch = Batch(Source.onde, [self.path.name])
+        self._uais, self._pupil_school, self._ranks = {}, {}, {}
+        try:
+            return self._read()
+        finally:
+            del self.batch
+            self._pupil_school, self._ranks = {}, {}
+
+    def _read(self) -> Batch:
         rows = csv.reader(self._lines(), delimiter=";")
         try:
             header = next(rows)

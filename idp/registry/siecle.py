@@ -65,16 +65,21 @@ class SiecleReader:
         self.school_name = school_name
         self.today = today or date.today()
         self.progress = progress
-        self.batch = Batch(Source.siecle, [eleves.name, responsables.name])
+        self.batch: Batch
 
     def read(self) -> Batch:
-        uai, name = self._read_eleves()
-        self.batch.schools[uai] = SchoolIn(uai, 2, self.school_name or name)
-        other, line = self._read_responsables()
-        if other != uai:
-            message = f"établissement {other} différent de celui de {self.eleves.name} ({uai})"
-            raise _refuse(self.responsables.name, line, "PARAMETRES/UAJ", message)
-        return self.batch
+        """The batch of the file pair; the reader keeps nothing of it afterwards."""
+        self.batch = Batch(Source.siecle, [self.eleves.name, self.responsables.name])
+        try:
+            uai, name = self._read_eleves()
+            self.batch.schools[uai] = SchoolIn(uai, 2, self.school_name or name)
+            other, line = self._read_responsables()
+            if other != uai:
+                message = f"établissement {other} différent de celui de {self.eleves.name} ({uai})"
+                raise _refuse(self.responsables.name, line, "PARAMETRES/UAJ", message)
+            return self.batch
+        finally:
+            del self.batch
 
     # -- issues ---------------------------------------------------------------------------
 

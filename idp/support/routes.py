@@ -1,11 +1,11 @@
 """The assistance form for families, the personal-data notice, and the desk's ticket pages.
 
-    GET  /assistance                      contact form (CSRF, rate limited per address)
-    POST /assistance                      → ticket + acknowledgement e-mail
-    GET  /donnees-personnelles            "Utilisation des données à caractère personnel"
-    GET  /admin/assistance[?statut=…]     tickets (assistance staff of the académie, national)
-    GET  /admin/assistance/{id}           one ticket and its replies
-    POST /admin/assistance/{id}           reply (e-mailed or internal note) and/or new status
+GET  /assistance                      contact form (CSRF, rate limited per address)
+POST /assistance                      → ticket + acknowledgement e-mail
+GET  /donnees-personnelles            "Utilisation des données à caractère personnel"
+GET  /admin/assistance[?statut=…]     tickets (assistance staff of the académie, national)
+GET  /admin/assistance/{id}           one ticket and its replies
+POST /admin/assistance/{id}           reply (e-mailed or internal note) and/or new status
 """
 
 from __future__ import annotations
@@ -33,12 +33,16 @@ WINDOW = 3600
 DESK_PAGE = 100
 
 
-def _form_page(state: AppState, request: Request, contact: tickets.ContactForm, status: int = 200) -> Response:
+def _form_page(
+    state: AppState, request: Request, contact: tickets.ContactForm, status: int = 200
+) -> Response:
     details = privacy_details(state.settings)
     context = {
-        "form": contact, "errors": contact.errors, "categories": tickets.CATEGORIES,
+        "form": contact,
+        "errors": contact.errors,
+        "categories": tickets.CATEGORIES,
         "retention": retention_label(details.ticket_retention_days),
-    }  # fmt: skip
+    }
     return state.templates.render(request, "support/form.html", context, status_code=status)
 
 
@@ -63,9 +67,12 @@ def _contact(state: AppState, request: Request, data: dict[str, str]) -> Respons
     with state.uow() as db:
         ticket = tickets.create_ticket(state, db, contact)
     messenger(state).mail(
-        ticket.email, "support_received", name=ticket.name, reference=ticket.reference,
+        ticket.email,
+        "support_received",
+        name=ticket.name,
+        reference=ticket.reference,
         category_label=tickets.CATEGORIES[ticket.category],
-    )  # fmt: skip
+    )
     context = {"reference": ticket.reference, "email": ticket.email}
     return state.templates.render(request, "support/sent.html", context)
 
@@ -91,32 +98,60 @@ def desk_page(request: Request, state: State, statut: str = "open") -> Response:
         rows = list(db.scalars(query.order_by(SupportTicket.created_at.desc()).limit(DESK_PAGE)))
         counts = dict(
             db.execute(
-                tickets.visible(ctx.staff).with_only_columns(SupportTicket.status, func.count()).group_by(SupportTicket.status)
+                tickets.visible(ctx.staff)
+                .with_only_columns(SupportTicket.status, func.count())
+                .group_by(SupportTicket.status)
             ).all()
         )
     context = {
-        "tickets": rows, "status": statut, "counts": {s.value: counts.get(s, 0) for s in TicketStatus},
-        "labels": tickets.STATUS_LABELS, "categories": tickets.CATEGORIES,
-    }  # fmt: skip
-    return render(state, request, ctx, "support/desk_list.html", context, current="/admin/assistance")
+        "tickets": rows,
+        "status": statut,
+        "counts": {s.value: counts.get(s, 0) for s in TicketStatus},
+        "labels": tickets.STATUS_LABELS,
+        "categories": tickets.CATEGORIES,
+    }
+    return render(
+        state, request, ctx, "support/desk_list.html", context, current="/admin/assistance"
+    )
 
 
-def _ticket_page(state: AppState, request: Request, ctx: Ctx, ticket_id: str, error: str | None = None, done: bool = False) -> Response:
+def _ticket_page(
+    state: AppState,
+    request: Request,
+    ctx: Ctx,
+    ticket_id: str,
+    error: str | None = None,
+    done: bool = False,
+) -> Response:
     with state.uow(readonly=True) as db:
         ticket = tickets.ticket_for(db, ctx.staff, ticket_id)
         if ticket is None:
             raise HTTPException(404)
         replies = tickets.replies(db, ticket.id)
     context = {
-        "ticket": ticket, "replies": replies, "labels": tickets.STATUS_LABELS, "categories": tickets.CATEGORIES,
-        "error": error, "done": done,
-    }  # fmt: skip
-    return render(state, request, ctx, "support/desk_ticket.html", context, status=400 if error else 200, current="/admin/assistance")
+        "ticket": ticket,
+        "replies": replies,
+        "labels": tickets.STATUS_LABELS,
+        "categories": tickets.CATEGORIES,
+        "error": error,
+        "done": done,
+    }
+    return render(
+        state,
+        request,
+        ctx,
+        "support/desk_ticket.html",
+        context,
+        status=400 if error else 200,
+        current="/admin/assistance",
+    )
 
 
 @router.get("/admin/assistance/{ticket_id}")
 @guarded
-def ticket_page(request: Request, state: State, ticket_id: str, fait: str | None = None) -> Response:
+def ticket_page(
+    request: Request, state: State, ticket_id: str, fait: str | None = None
+) -> Response:
     ctx = signed_in(state, request, Action.tickets)
     return _ticket_page(state, request, ctx, ticket_id, done=bool(fait))
 
@@ -134,12 +169,22 @@ def _update(state: AppState, request: Request, ticket_id: str, data: dict[str, s
     try:
         status = TicketStatus(data.get("statut", ""))
     except ValueError:
-        return _ticket_page(state, request, ctx, ticket_id, "Choisissez le nouvel état de la demande.")
+        return _ticket_page(
+            state, request, ctx, ticket_id, "Choisissez le nouvel état de la demande."
+        )
     if len(body) > tickets.MESSAGE_MAX:
-        return _ticket_page(state, request, ctx, ticket_id, f"La réponse est trop longue ({tickets.MESSAGE_MAX} caractères au plus).")
+        return _ticket_page(
+            state,
+            request,
+            ctx,
+            ticket_id,
+            f"La réponse est trop longue ({tickets.MESSAGE_MAX} caractères au plus).",
+        )
     with state.uow() as db:
         ticket = tickets.ticket_for(db, ctx.staff, ticket_id)
         if ticket is None:
             raise HTTPException(404)
-        tickets.answer(state, db, ctx.staff, ticket, body, data.get("envoi") != "note", status, ctx.ip)
+        tickets.answer(
+            state, db, ctx.staff, ticket, body, data.get("envoi") != "note", status, ctx.ip
+        )
     return RedirectResponse(f"/admin/assistance/{ticket_id}?fait=1", status_code=303)

@@ -53,7 +53,10 @@ class ContactForm:
 
     @classmethod
     def read(cls, data: dict[str, str]) -> ContactForm:
-        values = {k: (data.get(k) or "").strip() for k in ("name", "email", "phone", "school", "category", "message")}
+        values = {
+            k: (data.get(k) or "").strip()
+            for k in ("name", "email", "phone", "school", "category", "message")
+        }
         return cls(**values)
 
 
@@ -80,13 +83,17 @@ def validate(form: ContactForm) -> ContactForm:
         except (phonenumbers.NumberParseException, ValueError):
             errors["phone"] = "Numéro de téléphone invalide. Exemple : 06 12 34 56 78"
     if not form.school:
-        errors["school"] = "Indiquez l'école ou l'établissement de votre enfant (nom et ville, ou code UAI)."
+        errors["school"] = (
+            "Indiquez l'école ou l'établissement de votre enfant (nom et ville, ou code UAI)."
+        )
     elif len(form.school) > 200:
         errors["school"] = "Le nom de l'école est trop long (200 caractères au plus)."
     if form.category not in CATEGORIES:
         errors["category"] = "Choisissez l'objet de votre demande."
     if len(form.message) < MESSAGE_MIN:
-        errors["message"] = f"Décrivez votre demande en quelques phrases ({MESSAGE_MIN} caractères au moins)."
+        errors["message"] = (
+            f"Décrivez votre demande en quelques phrases ({MESSAGE_MIN} caractères au moins)."
+        )
     elif len(form.message) > MESSAGE_MAX:
         errors["message"] = f"Votre message est trop long ({MESSAGE_MAX} caractères au plus)."
     return form
@@ -124,7 +131,13 @@ def create_ticket(state: AppState, db: Session, form: ContactForm) -> SupportTic
     )
     db.add(ticket)
     db.flush()
-    state.audit.record(db, "support.ticket.created", target_type="ticket", target_id=ticket.id, school_uai=ticket.school_uai)
+    state.audit.record(
+        db,
+        "support.ticket.created",
+        target_type="ticket",
+        target_id=ticket.id,
+        school_uai=ticket.school_uai,
+    )
     return ticket
 
 
@@ -136,7 +149,9 @@ def visible(staff: Staff):
     if Role.national in roles:
         return select(SupportTicket)
     academies = [s for a in staff.assignments if a.role == Role.academy for s in a.scope]
-    return select(SupportTicket).where(or_(SupportTicket.academy.in_(academies), SupportTicket.academy.is_(None)))
+    return select(SupportTicket).where(
+        or_(SupportTicket.academy.in_(academies), SupportTicket.academy.is_(None))
+    )
 
 
 def ticket_for(db: Session, staff: Staff, ticket_id: str) -> SupportTicket | None:
@@ -144,11 +159,24 @@ def ticket_for(db: Session, staff: Staff, ticket_id: str) -> SupportTicket | Non
 
 
 def replies(db: Session, ticket_id: str) -> list[TicketReply]:
-    return list(db.scalars(select(TicketReply).where(TicketReply.ticket_id == ticket_id).order_by(TicketReply.created_at, TicketReply.id)))
+    return list(
+        db.scalars(
+            select(TicketReply)
+            .where(TicketReply.ticket_id == ticket_id)
+            .order_by(TicketReply.created_at, TicketReply.id)
+        )
+    )
 
 
 def answer(
-    state: AppState, db: Session, staff: Staff, ticket: SupportTicket, body: str, send: bool, status: TicketStatus, ip: str | None
+    state: AppState,
+    db: Session,
+    staff: Staff,
+    ticket: SupportTicket,
+    body: str,
+    send: bool,
+    status: TicketStatus,
+    ip: str | None,
 ) -> TicketReply | None:
     """Add a reply (e-mailed to the family when ``send``) and/or move the ticket's status."""
     from idp.messaging.messenger import messenger
@@ -157,21 +185,42 @@ def answer(
     reply = None
     if body:
         reply = TicketReply(
-            ticket_id=ticket.id, author_account_id=staff.account_id, author_name=staff.name, body=body,
-            sent=send, created_at=now,
-        )  # fmt: skip
+            ticket_id=ticket.id,
+            author_account_id=staff.account_id,
+            author_name=staff.name,
+            body=body,
+            sent=send,
+            created_at=now,
+        )
         db.add(reply)
         if send:
-            messenger(state).mail(ticket.email, "support_reply", name=ticket.name, reference=ticket.reference, body=body)
+            messenger(state).mail(
+                ticket.email,
+                "support_reply",
+                name=ticket.name,
+                reference=ticket.reference,
+                body=body,
+            )
     before = ticket.status
     ticket.status = status
     ticket.updated_at = now
     ticket.closed_at = now if status == TicketStatus.closed else None
     state.audit.record(
-        db, "support.ticket.updated", actor_account_id=staff.account_id, actor_role=staff.role.value,
-        target_type="ticket", target_id=ticket.id, school_uai=ticket.school_uai, ip=ip,
-        detail={"before": {"status": before.value}, "after": {"status": status.value}, "reply": bool(body), "sent": send},
-    )  # fmt: skip
+        db,
+        "support.ticket.updated",
+        actor_account_id=staff.account_id,
+        actor_role=staff.role.value,
+        target_type="ticket",
+        target_id=ticket.id,
+        school_uai=ticket.school_uai,
+        ip=ip,
+        detail={
+            "before": {"status": before.value},
+            "after": {"status": status.value},
+            "reply": bool(body),
+            "sent": send,
+        },
+    )
     return reply
 
 

@@ -21,5 +21,5 @@ def app(settings, engine, clock):
 
 
 @pytest.fixture
-def world(state) -> World:
+def world(state) -> World:  # noqa: F811 - the imported fixture
     return build_world(state)

@@ -36,39 +36,84 @@ class World:
 
 
 def _school(db, code: str, name: str, degree: int, academy: str, now) -> None:
-    db.add(School(uai=code, name=name, degree=degree, academy=academy, created_at=now, updated_at=now))
+    db.add(
+        School(uai=code, name=name, degree=degree, academy=academy, created_at=now, updated_at=now)
+    )
 
 
 def _pupil(db, world: World, label: str, school: str, class_name: str, level: str, now) -> Pupil:
     pupil = Pupil(
-        family_name=label.upper(), given_name=label.capitalize(), birthdate=date(2013, 3, 12), school_uai=school,
-        level=level, class_name=class_name, status=PupilStatus.enrolled, source=Source.siecle,
-        source_id=f"E-{label}", created_at=now, updated_at=now,
-    )  # fmt: skip
+        family_name=label.upper(),
+        given_name=label.capitalize(),
+        birthdate=date(2013, 3, 12),
+        school_uai=school,
+        level=level,
+        class_name=class_name,
+        status=PupilStatus.enrolled,
+        source=Source.siecle,
+        source_id=f"E-{label}",
+        created_at=now,
+        updated_at=now,
+    )
     db.add(pupil)
     db.flush()
     world.pupils[label] = pupil.id
     return pupil
 
 
-def _guardian(db, world: World, label: str, pupils: list[Pupil], now, email: str | None = None) -> Guardian:
+def _guardian(
+    db, world: World, label: str, pupils: list[Pupil], now, email: str | None = None
+) -> Guardian:
     guardian = Guardian(
-        family_name=label.upper(), given_name="Parent", email=email, mobile="+33612345678", source=Source.siecle,
-        source_id=f"P-{label}", created_at=now, updated_at=now,
-    )  # fmt: skip
+        family_name=label.upper(),
+        given_name="Parent",
+        email=email,
+        mobile="+33612345678",
+        source=Source.siecle,
+        source_id=f"P-{label}",
+        created_at=now,
+        updated_at=now,
+    )
     db.add(guardian)
     db.flush()
     for p in pupils:
-        db.add(Guardianship(guardian_id=guardian.id, pupil_id=p.id, relationship_code="10", legal_guardian_rank=1, created_at=now, updated_at=now))
+        db.add(
+            Guardianship(
+                guardian_id=guardian.id,
+                pupil_id=p.id,
+                relationship_code="10",
+                legal_guardian_rank=1,
+                created_at=now,
+                updated_at=now,
+            )
+        )
     world.guardians[label] = guardian.id
     return guardian
 
 
-def _account(db, world: World, label: str, kind: AccountKind, state: AccountState, now, *, pupil=None, guardian=None, **extra) -> Account:
+def _account(
+    db,
+    world: World,
+    label: str,
+    kind: AccountKind,
+    state: AccountState,
+    now,
+    *,
+    pupil=None,
+    guardian=None,
+    **extra,
+) -> Account:
     values = dict(
-        kind=kind, username=f"u.{label}", password_hash=None, state=state, given_name=label, family_name=label.upper(),
-        created_at=now, updated_at=now, pupil_id=pupil.id if pupil else None,
-    )  # fmt: skip
+        kind=kind,
+        username=f"u.{label}",
+        password_hash=None,
+        state=state,
+        given_name=label,
+        family_name=label.upper(),
+        created_at=now,
+        updated_at=now,
+        pupil_id=pupil.id if pupil else None,
+    )
     values.update(extra)
     account = Account(**values)
     db.add(account)
@@ -103,16 +148,102 @@ def build_world(state: AppState, password_hash: str | None = None) -> World:
         gd = _guardian(db, world, "dora", [dora], now)
         gf = _guardian(db, world, "fred", [fred], now)
         gg = _guardian(db, world, "gina", [gina], now)
-        active = dict(activated_at=now - timedelta(days=10), activation_route=ActivationRoute.letter, password_hash=password_hash)
-        _account(db, world, "alice", AccountKind.pupil, AccountState.active, now, pupil=alice, email="alice@example.fr", **active)
-        _account(db, world, "bob", AccountKind.pupil, AccountState.notified, now, pupil=bob, notified_at=now, notification_expires_at=now + timedelta(days=90), password_hash=password_hash)
-        _account(db, world, "carl", AccountKind.pupil, AccountState.notified, now, pupil=carl, notified_at=now - timedelta(days=100), notification_expires_at=now - timedelta(days=10))
-        _account(db, world, "dora", AccountKind.pupil, AccountState.locked, now, pupil=dora, locked_until=now + timedelta(minutes=30), **active)
-        _account(db, world, "fred", AccountKind.pupil, AccountState.active, now, pupil=fred, **active)
-        _account(db, world, "p.alice", AccountKind.guardian, AccountState.active, now, guardian=ga, activated_at=now - timedelta(days=3), activation_route=ActivationRoute.sms)
-        _account(db, world, "p.dora", AccountKind.guardian, AccountState.disabled, now, guardian=gd, activated_at=now - timedelta(days=20))
-        _account(db, world, "p.fred", AccountKind.guardian, AccountState.active, now, guardian=gf, activated_at=now - timedelta(days=1), activation_route=ActivationRoute.franceconnect)
-        _account(db, world, "p.gina", AccountKind.guardian, AccountState.notified, now, guardian=gg, notified_at=now, notification_expires_at=now + timedelta(days=90))
+        active = dict(
+            activated_at=now - timedelta(days=10),
+            activation_route=ActivationRoute.letter,
+            password_hash=password_hash,
+        )
+        _account(
+            db,
+            world,
+            "alice",
+            AccountKind.pupil,
+            AccountState.active,
+            now,
+            pupil=alice,
+            email="alice@example.fr",
+            **active,
+        )
+        _account(
+            db,
+            world,
+            "bob",
+            AccountKind.pupil,
+            AccountState.notified,
+            now,
+            pupil=bob,
+            notified_at=now,
+            notification_expires_at=now + timedelta(days=90),
+            password_hash=password_hash,
+        )
+        _account(
+            db,
+            world,
+            "carl",
+            AccountKind.pupil,
+            AccountState.notified,
+            now,
+            pupil=carl,
+            notified_at=now - timedelta(days=100),
+            notification_expires_at=now - timedelta(days=10),
+        )
+        _account(
+            db,
+            world,
+            "dora",
+            AccountKind.pupil,
+            AccountState.locked,
+            now,
+            pupil=dora,
+            locked_until=now + timedelta(minutes=30),
+            **active,
+        )
+        _account(
+            db, world, "fred", AccountKind.pupil, AccountState.active, now, pupil=fred, **active
+        )
+        _account(
+            db,
+            world,
+            "p.alice",
+            AccountKind.guardian,
+            AccountState.active,
+            now,
+            guardian=ga,
+            activated_at=now - timedelta(days=3),
+            activation_route=ActivationRoute.sms,
+        )
+        _account(
+            db,
+            world,
+            "p.dora",
+            AccountKind.guardian,
+            AccountState.disabled,
+            now,
+            guardian=gd,
+            activated_at=now - timedelta(days=20),
+        )
+        _account(
+            db,
+            world,
+            "p.fred",
+            AccountKind.guardian,
+            AccountState.active,
+            now,
+            guardian=gf,
+            activated_at=now - timedelta(days=1),
+            activation_route=ActivationRoute.franceconnect,
+        )
+        _account(
+            db,
+            world,
+            "p.gina",
+            AccountKind.guardian,
+            AccountState.notified,
+            now,
+            guardian=gg,
+            notified_at=now,
+            notification_expires_at=now + timedelta(days=90),
+        )
     return world
 
 
@@ -132,7 +263,9 @@ def add_staff(state: AppState, world: World, label: str, *, enrolled: bool = Tru
     role, schools, academy = STAFF[label]
     username = label.replace("_", ".")
     with state.uow() as db:
-        spec = StaffSpec(username, label.split("_")[0].capitalize(), "Staff", role, schools, academy)
+        spec = StaffSpec(
+            username, label.split("_")[0].capitalize(), "Staff", role, schools, academy
+        )
         account, _ = create_staff(state, db, spec)
         account.password_hash = state.passwords.hash(PASSWORD)
         account.force_password_change = False
@@ -179,8 +312,15 @@ def text_of(html: str) -> str:
     return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
-def api_token(state: AppState, world: World, label: str, *, scope: str = "openid admin", amr: list[str] | None = None,
-              account_id: str | None = None) -> str:  # fmt: skip
+def api_token(
+    state: AppState,
+    world: World,
+    label: str,
+    *,
+    scope: str = "openid admin",
+    amr: list[str] | None = None,
+    account_id: str | None = None,
+) -> str:
     """An access token of this IdP for the staff member ``label`` (minted by the token service,
     as the token endpoint would after a code flow with the second factor)."""
     from idp.oidc.clients import ClientSpec, create_client
@@ -189,12 +329,26 @@ def api_token(state: AppState, world: World, label: str, *, scope: str = "openid
     with state.uow() as db:
         client = db.get(Client, "admin-tool")
         if client is None:
-            spec = ClientSpec(name="Outil académique", redirect_uris=["https://outil.example.fr/cb"], scopes=["openid", "profile", "admin"],
-                              client_id="admin-tool", first_party=True)  # fmt: skip
+            spec = ClientSpec(
+                name="Outil académique",
+                redirect_uris=["https://outil.example.fr/cb"],
+                scopes=["openid", "profile", "admin"],
+                client_id="admin-tool",
+                first_party=True,
+            )
             client, _ = create_client(db, spec, state.clock, state.settings.secrets["secret_key"])
         account = db.get(Account, account_id or world.accounts[f"staff:{label}"])
-        grant = state.tokens.new_grant(db, client, account.id, scope, amr=amr or ["pwd", "otp", "mfa"], auth_time=state.clock.timestamp())
-        return state.tokens.issue(db, client, account, scope, grant, include_refresh=False)["access_token"]
+        grant = state.tokens.new_grant(
+            db,
+            client,
+            account.id,
+            scope,
+            amr=amr or ["pwd", "otp", "mfa"],
+            auth_time=state.clock.timestamp(),
+        )
+        return state.tokens.issue(db, client, account, scope, grant, include_refresh=False)[
+            "access_token"
+        ]
 
 
 def csrf(client) -> str:

@@ -33,7 +33,9 @@ def _account(state, account_id: str) -> Account:
 
 def _audit(state, event: str) -> list[AuditEvent]:
     with state.uow() as db:
-        return list(db.scalars(select(AuditEvent).where(AuditEvent.event == event).order_by(AuditEvent.at)))
+        return list(
+            db.scalars(select(AuditEvent).where(AuditEvent.event == event).order_by(AuditEvent.at))
+        )
 
 
 def _credentials(html: str) -> tuple[str, str]:
@@ -43,7 +45,12 @@ def _credentials(html: str) -> tuple[str, str]:
 
 def _password_login(client, username: str, password: str):
     page = client.get("/login")
-    data = {**form_fields(page.text), "username": username, "password": password, "csrf_token": csrf_of(page.text)}
+    data = {
+        **form_fields(page.text),
+        "username": username,
+        "password": password,
+        "csrf_token": csrf_of(page.text),
+    }
     return client.post("/login", data=data, follow_redirects=False)
 
 
@@ -53,27 +60,42 @@ class TestNotify:
         response = _act(director, url, "notifier")
         assert response.status_code == 200
         username, password = _credentials(response.text)
-        assert username.startswith("e.emil") and re.fullmatch(r"[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}", password)
+        assert username.startswith("e.emil") and re.fullmatch(
+            r"[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}", password
+        )
         with state.uow() as db:
             account = db.scalar(select(Account).where(Account.username == username))
-            assert account.state == AccountState.notified and account.pupil_id == world.pupils["emil"]
+            assert (
+                account.state == AccountState.notified and account.pupil_id == world.pupils["emil"]
+            )
             assert (account.notification_expires_at - clock.now()).days == 92
             assert state.passwords.verify(account.password_hash, password)
         event = _audit(state, "admin.account.notified")[-1]
-        assert event.actor_role == "director" and event.school_uai == A and event.target_id == account.id
+        assert (
+            event.actor_role == "director"
+            and event.school_uai == A
+            and event.target_id == account.id
+        )
         assert event.detail["before"] is None and event.detail["after"]["state"] == "notified"
 
     def test_again_gives_a_new_letter_to_an_expired_account(self, director, state, world, clock):
         response = _act(director, f"/admin/eleves/{world.pupils['carl']}", "notifier")
         assert response.status_code == 200
         account = _account(state, world.accounts["carl"])
-        assert account.state == AccountState.notified and account.notification_expires_at > clock.now()
+        assert (
+            account.state == AccountState.notified and account.notification_expires_at > clock.now()
+        )
         event = _audit(state, "admin.account.renotified")[-1]
-        assert event.detail["before"]["state"] == "notified" and event.detail["after"]["state"] == "notified"
+        assert (
+            event.detail["before"]["state"] == "notified"
+            and event.detail["after"]["state"] == "notified"
+        )
 
     def test_not_an_active_account(self, director, world):
         response = _act(director, f"/admin/eleves/{world.pupils['alice']}", "notifier")
-        assert response.status_code == 409 and "Réinitialiser le mot de passe" in text_of(response.text)
+        assert response.status_code == 409 and "Réinitialiser le mot de passe" in text_of(
+            response.text
+        )
 
     def test_pupils_of_a_primary_school_get_no_account(self, client, state, world, clock):
         add_staff(state, world, "national")
@@ -85,11 +107,18 @@ class TestNotify:
 
     def test_a_whole_school(self, director, state, world):
         page = director.get("/admin/notifier")
-        response = director.post("/admin/notifier", data={"csrf_token": csrf_of(page.text), "ecole": A, "confirmation": "oui"})
+        response = director.post(
+            "/admin/notifier",
+            data={"csrf_token": csrf_of(page.text), "ecole": A, "confirmation": "oui"},
+        )
         assert response.status_code == 200
         assert "2 courriers prêts" in text_of(response.text)  # emil, and bob's guardian
         with state.uow() as db:
-            without = db.scalar(select(func.count()).select_from(Account).where(Account.state == AccountState.notified))
+            without = db.scalar(
+                select(func.count())
+                .select_from(Account)
+                .where(Account.state == AccountState.notified)
+            )
         assert without == 3 + 2  # bob, carl (letter out of date) and gina's guardian before
         summary = _audit(state, "admin.school.notified")[-1]
         assert summary.detail == {"class_name": None, "pupils": 1, "guardians": 1}
@@ -101,22 +130,49 @@ class TestNotify:
         monkeypatch.setattr(issuing, "issue_guardian", fail)
         page = director.get("/admin/notifier")
         with pytest.raises(RuntimeError):
-            director.post("/admin/notifier", data={"csrf_token": csrf_of(page.text), "ecole": A, "confirmation": "oui"})
+            director.post(
+                "/admin/notifier",
+                data={"csrf_token": csrf_of(page.text), "ecole": A, "confirmation": "oui"},
+            )
         with state.uow() as db:
-            assert db.scalar(select(Account).where(Account.pupil_id == world.pupils["emil"])) is None
-            assert not db.scalars(select(AuditEvent).where(AuditEvent.event.like("admin.%notified"))).all()
+            assert (
+                db.scalar(select(Account).where(Account.pupil_id == world.pupils["emil"])) is None
+            )
+            assert not db.scalars(
+                select(AuditEvent).where(AuditEvent.event.like("admin.%notified"))
+            ).all()
 
     def test_the_confirmation_is_required(self, director):
         page = director.get("/admin/notifier")
-        response = director.post("/admin/notifier", data={"csrf_token": csrf_of(page.text), "ecole": A})
+        response = director.post(
+            "/admin/notifier", data={"csrf_token": csrf_of(page.text), "ecole": A}
+        )
         assert response.status_code == 400 and "Cochez la case" in text_of(response.text)
 
     def test_one_class(self, director, state, world):
         page = director.get("/admin/notifier")
-        response = director.post("/admin/notifier", data={"csrf_token": csrf_of(page.text), "ecole": A, "classe": "5A", "confirmation": "oui"})
-        assert "1 courrier prêt" in text_of(response.text)  # bob's guardian; 5A pupils all have accounts
+        response = director.post(
+            "/admin/notifier",
+            data={
+                "csrf_token": csrf_of(page.text),
+                "ecole": A,
+                "classe": "5A",
+                "confirmation": "oui",
+            },
+        )
+        assert "1 courrier prêt" in text_of(
+            response.text
+        )  # bob's guardian; 5A pupils all have accounts
         assert _account(state, world.accounts["alice"]).state == AccountState.active
-        unknown = director.post("/admin/notifier", data={"csrf_token": csrf_of(page.text), "ecole": A, "classe": "9Z", "confirmation": "oui"})
+        unknown = director.post(
+            "/admin/notifier",
+            data={
+                "csrf_token": csrf_of(page.text),
+                "ecole": A,
+                "classe": "9Z",
+                "confirmation": "oui",
+            },
+        )
         assert unknown.status_code == 409
 
 
@@ -130,7 +186,10 @@ class TestHelpingAFamily:
         account = _account(state, world.accounts["alice"])
         assert account.force_password_change and account.state == AccountState.active
         event = _audit(state, "admin.password.reset")[-1]
-        assert event.detail["before"]["force_password_change"] is False and event.detail["after"]["force_password_change"] is True
+        assert (
+            event.detail["before"]["force_password_change"] is False
+            and event.detail["after"]["force_password_change"] is True
+        )
         director.cookies.clear()
         assert _password_login(director, username, PASSWORD).status_code == 400
         assert _password_login(director, username, password).status_code == 303
@@ -146,12 +205,17 @@ class TestHelpingAFamily:
         director.cookies.clear()
         assert "Trop de tentatives" in text_of(_password_login(director, "u.alice", PASSWORD).text)
         director.cookies.update(staff_cookie)
-        assert _act(director, f"/admin/eleves/{world.pupils['alice']}", "debloquer").status_code == 303
+        assert (
+            _act(director, f"/admin/eleves/{world.pupils['alice']}", "debloquer").status_code == 303
+        )
         assert _account(state, world.accounts["alice"]).state == AccountState.active
         director.cookies.clear()
         assert _password_login(director, "u.alice", PASSWORD).status_code == 303
         event = _audit(state, "admin.account.unlocked")[-1]
-        assert event.detail["before"]["state"] == "locked" and event.detail["after"]["state"] == "active"
+        assert (
+            event.detail["before"]["state"] == "locked"
+            and event.detail["after"]["state"] == "active"
+        )
 
     def test_disable_and_enable(self, director, state, world):
         url = f"/admin/eleves/{world.pupils['alice']}"
@@ -160,7 +224,11 @@ class TestHelpingAFamily:
         assert _act(director, url, "desactiver").status_code == 409
         assert _act(director, url, "reactiver").status_code == 303
         assert _account(state, world.accounts["alice"]).state == AccountState.active
-        before_after = [(e.detail["before"]["state"], e.detail["after"]["state"]) for e in _audit(state, "admin.account.disabled") + _audit(state, "admin.account.enabled")]
+        before_after = [
+            (e.detail["before"]["state"], e.detail["after"]["state"])
+            for e in _audit(state, "admin.account.disabled")
+            + _audit(state, "admin.account.enabled")
+        ]
         assert before_after == [("active", "disabled"), ("disabled", "active")]
 
     def test_show_the_identifier(self, director, state, world):
@@ -173,24 +241,40 @@ class TestHelpingAFamily:
 
 
 class TestReports:
-    def _report(self, state, world, school=A, pupil="alice", guardian="alice", account="p.alice") -> str:
+    def _report(
+        self, state, world, school=A, pupil="alice", guardian="alice", account="p.alice"
+    ) -> str:
         with state.uow() as db:
-            report = LinkReport(account_id=world.accounts[account], guardian_id=world.guardians[guardian],
-                                pupil_id=world.pupils[pupil], school_uai=school, created_at=state.clock.now())  # fmt: skip
+            report = LinkReport(
+                account_id=world.accounts[account],
+                guardian_id=world.guardians[guardian],
+                pupil_id=world.pupils[pupil],
+                school_uai=school,
+                created_at=state.clock.now(),
+            )
             db.add(report)
             db.flush()
             return report.id
 
     def test_listed_and_resolved(self, director, state, world):
         mine = self._report(state, world)
-        other = self._report(state, world, school="0750002P", pupil="fred", guardian="fred", account="p.fred")
+        other = self._report(
+            state, world, school="0750002P", pupil="fred", guardian="fred", account="p.fred"
+        )
         page = director.get("/admin/signalements")
         assert f"/admin/signalements/{mine}" in page.text and other not in page.text
-        response = director.post(f"/admin/signalements/{mine}", data={"csrf_token": csrf_of(page.text), "decision": "dismissed"}, follow_redirects=False)
+        response = director.post(
+            f"/admin/signalements/{mine}",
+            data={"csrf_token": csrf_of(page.text), "decision": "dismissed"},
+            follow_redirects=False,
+        )
         assert response.status_code == 303
         with state.uow() as db:
             assert db.get(LinkReport, mine).status == LinkReportStatus.dismissed
         event = _audit(state, "admin.report.resolved")[-1]
         assert event.detail == {"before": {"status": "open"}, "after": {"status": "dismissed"}}
-        forbidden = director.post(f"/admin/signalements/{other}", data={"csrf_token": csrf_of(page.text), "decision": "confirmed"})
+        forbidden = director.post(
+            f"/admin/signalements/{other}",
+            data={"csrf_token": csrf_of(page.text), "decision": "confirmed"},
+        )
         assert forbidden.status_code == 404

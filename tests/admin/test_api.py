@@ -3,8 +3,6 @@ OpenAPI-documented bodies, 422 on bad input."""
 
 from __future__ import annotations
 
-import pytest
-
 from idp.oidc.models import Grant
 from idp.openapi_doc import openapi_document
 from tests.admin.helpers import A, add_staff, api_token, code, form_fields
@@ -18,16 +16,27 @@ def _bearer(token: str) -> dict:
 class TestAuthentication:
     def test_no_token(self, client):
         response = client.get("/api/admin/me")
-        assert response.status_code == 401 and response.headers["www-authenticate"].startswith("Bearer")
+        assert response.status_code == 401 and response.headers["www-authenticate"].startswith(
+            "Bearer"
+        )
 
     def test_not_a_token_of_ours(self, client):
         response = client.get("/api/admin/me", headers=_bearer("eyJhbGciOiJub25lIn0.e30."))
-        assert response.status_code == 401 and 'error="invalid_token"' in response.headers["www-authenticate"]
+        assert (
+            response.status_code == 401
+            and 'error="invalid_token"' in response.headers["www-authenticate"]
+        )
 
     def test_the_admin_scope_is_required(self, client, state, world):
         add_staff(state, world, "director_a")
-        response = client.get("/api/admin/me", headers=_bearer(api_token(state, world, "director_a", scope="openid profile")))
-        assert response.status_code == 403 and 'error="insufficient_scope"' in response.headers["www-authenticate"]
+        response = client.get(
+            "/api/admin/me",
+            headers=_bearer(api_token(state, world, "director_a", scope="openid profile")),
+        )
+        assert (
+            response.status_code == 403
+            and 'error="insufficient_scope"' in response.headers["www-authenticate"]
+        )
 
     def test_a_guardian_token_is_refused(self, client, state, world):
         guardian = make_account(state, "g.user")
@@ -51,8 +60,14 @@ class TestAuthentication:
 
     def test_me(self, client, state, world):
         add_staff(state, world, "director_a")
-        body = client.get("/api/admin/me", headers=_bearer(api_token(state, world, "director_a"))).json()
-        assert body == {"username": "director.a", "name": "Director Staff", "roles": [{"role": "director", "scope": [A]}]}
+        body = client.get(
+            "/api/admin/me", headers=_bearer(api_token(state, world, "director_a"))
+        ).json()
+        assert body == {
+            "username": "director.a",
+            "name": "Director Staff",
+            "roles": [{"role": "director", "scope": [A]}],
+        }
 
 
 class TestEndpoints:
@@ -61,11 +76,21 @@ class TestEndpoints:
         headers = _bearer(api_token(state, world, "director_a"))
         found = client.get("/api/admin/people", params={"state": "expired"}, headers=headers).json()
         assert [p["family_name"] for p in found["items"]] == ["CARL"]
-        found = client.get("/api/admin/people", params={"class_name": "4B", "state": "not_created"}, headers=headers).json()
+        found = client.get(
+            "/api/admin/people",
+            params={"class_name": "4B", "state": "not_created"},
+            headers=headers,
+        ).json()
         assert [p["family_name"] for p in found["items"]] == ["EMIL"]
-        found = client.get("/api/admin/people", params={"kind": "guardians", "route": "sms"}, headers=headers).json()
-        assert [(p["family_name"], p["children"][0]["class_name"]) for p in found["items"]] == [("ALICE", "5A")]
-        found = client.get("/api/admin/people", params={"email": "alice@exa"}, headers=headers).json()
+        found = client.get(
+            "/api/admin/people", params={"kind": "guardians", "route": "sms"}, headers=headers
+        ).json()
+        assert [(p["family_name"], p["children"][0]["class_name"]) for p in found["items"]] == [
+            ("ALICE", "5A")
+        ]
+        found = client.get(
+            "/api/admin/people", params={"email": "alice@exa"}, headers=headers
+        ).json()
         assert found["total"] == 1 and found["items"][0]["state"] == "active"
         found = client.get("/api/admin/people", params={"name": "dor"}, headers=headers).json()
         assert found["items"][0]["state"] == "locked"
@@ -73,10 +98,19 @@ class TestEndpoints:
     def test_bad_input_is_422_with_the_fields(self, client, state, world):
         add_staff(state, world, "director_a")
         headers = _bearer(api_token(state, world, "director_a"))
-        response = client.get("/api/admin/people", params={"state": "asleep", "page": 0}, headers=headers)
+        response = client.get(
+            "/api/admin/people", params={"state": "asleep", "page": 0}, headers=headers
+        )
         assert response.status_code == 422
-        assert {tuple(e["loc"]) for e in response.json()["detail"]} == {("query", "state"), ("query", "page")}
-        response = client.post(f"/api/admin/schools/{A}/notify", json={"class_name": "", "everyone": True}, headers=headers)
+        assert {tuple(e["loc"]) for e in response.json()["detail"]} == {
+            ("query", "state"),
+            ("query", "page"),
+        }
+        response = client.post(
+            f"/api/admin/schools/{A}/notify",
+            json={"class_name": "", "everyone": True},
+            headers=headers,
+        )
         assert response.status_code == 422
         assert {e["loc"][-1] for e in response.json()["detail"]} == {"class_name", "everyone"}
         response = client.post("/api/admin/reports/x", json={"status": "maybe"}, headers=headers)
@@ -95,52 +129,87 @@ class TestEndpoints:
     def test_conflicts_are_409_with_a_message(self, client, state, world):
         add_staff(state, world, "director_a")
         headers = _bearer(api_token(state, world, "director_a"))
-        response = client.post(f"/api/admin/people/pupils/{world.pupils['emil']}/disable", headers=headers)
-        assert response.status_code == 409 and "notifiez-la d'abord" in response.json()["detail"]["message"]
+        response = client.post(
+            f"/api/admin/people/pupils/{world.pupils['emil']}/disable", headers=headers
+        )
+        assert (
+            response.status_code == 409
+            and "notifiez-la d'abord" in response.json()["detail"]["message"]
+        )
 
     def test_reports(self, client, state, world):
         from idp.accounts.journey_models import LinkReport
 
         add_staff(state, world, "director_a")
         with state.uow() as db:
-            report = LinkReport(account_id=world.accounts["p.alice"], guardian_id=world.guardians["alice"], pupil_id=world.pupils["alice"],
-                                school_uai=A, created_at=state.clock.now())  # fmt: skip
+            report = LinkReport(
+                account_id=world.accounts["p.alice"],
+                guardian_id=world.guardians["alice"],
+                pupil_id=world.pupils["alice"],
+                school_uai=A,
+                created_at=state.clock.now(),
+            )
             db.add(report)
         headers = _bearer(api_token(state, world, "director_a"))
         listed = client.get("/api/admin/reports", headers=headers).json()
         assert [r["id"] for r in listed] == [report.id]
-        done = client.post(f"/api/admin/reports/{report.id}", json={"status": "confirmed"}, headers=headers).json()
+        done = client.post(
+            f"/api/admin/reports/{report.id}", json={"status": "confirmed"}, headers=headers
+        ).json()
         assert done["status"] == "confirmed" and done["resolved_at"]
         assert client.get("/api/admin/reports", headers=headers).json() == []
 
 
 def test_openapi_documents_the_api():
     document = openapi_document()
-    ids = {op["operationId"] for path, item in document["paths"].items() if path.startswith("/api/admin") for op in item.values()}
-    assert {"admin_me", "admin_search_people", "admin_get_person", "admin_notify_person", "admin_reset_password", "admin_unlock",
-            "admin_disable", "admin_enable", "admin_reveal_identifier", "admin_notify_school", "admin_download_letters",
-            "admin_statistics", "admin_list_reports", "admin_resolve_report"} <= ids  # fmt: skip
+    ids = {
+        op["operationId"]
+        for path, item in document["paths"].items()
+        if path.startswith("/api/admin")
+        for op in item.values()
+    }
+    assert {
+        "admin_me",
+        "admin_search_people",
+        "admin_get_person",
+        "admin_notify_person",
+        "admin_reset_password",
+        "admin_unlock",
+        "admin_disable",
+        "admin_enable",
+        "admin_reveal_identifier",
+        "admin_notify_school",
+        "admin_download_letters",
+        "admin_statistics",
+        "admin_list_reports",
+        "admin_resolve_report",
+    } <= ids
     assert "HTTPBearer" in document["components"]["securitySchemes"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="idp/oidc/authorize.py must pass the session: required_step(account, session); "
-    "remove this marker with that change",
-)
 def test_a_real_token_from_a_code_flow(client, state, world, clock):
     """Authorize → password → TOTP → back to the authorization → code → token → API."""
     add_staff(state, world, "director_a")
     rp = make_rp(state, scopes=["openid", "profile", "admin"])
     browser = Browser(client)
     verifier, challenge = pkce()
-    response = browser.authorize(rp, scope="openid admin", code_challenge=challenge, code_challenge_method="S256")
-    response = browser.submit_login(response.headers["location"], "director.a", "correct horse battery staple")
+    response = browser.authorize(
+        rp, scope="openid admin", code_challenge=challenge, code_challenge_method="S256"
+    )
+    response = browser.submit_login(
+        response.headers["location"], "director.a", "correct horse battery staple"
+    )
     assert response.headers["location"].startswith("/connexion/double-authentification")
     page = client.get(response.headers["location"])
-    data = {**form_fields(page.text), "csrf_token": csrf_of(page.text), "code": code(world, "director.a", clock)}
+    data = {
+        **form_fields(page.text),
+        "csrf_token": csrf_of(page.text),
+        "code": code(world, "director.a", clock),
+    }
     response = client.post("/connexion/double-authentification", data=data, follow_redirects=False)
-    assert response.status_code in (302, 303) and response.headers["location"].startswith(rp.redirect_uri), response.headers.get("location")
+    assert response.status_code in (302, 303) and response.headers["location"].startswith(
+        rp.redirect_uri
+    ), response.headers.get("location")
     from tests.support.oidc import query
 
     tokens = browser.tokens(rp, query(response.headers["location"])["code"], verifier).json()

@@ -21,11 +21,23 @@ def test_demo_director_logs_in_with_the_printed_secret(client, state, tmp_path):
     assert secret in logins[0]["note"]
 
     page = client.get("/login")
-    data = {**form_fields(page.text), "username": DIRECTOR, "password": PASSWORD, "csrf_token": csrf_of(page.text)}
-    assert client.post("/login", data=data, follow_redirects=False).headers["location"] == "/connexion/double-authentification"
+    data = {
+        **form_fields(page.text),
+        "username": DIRECTOR,
+        "password": PASSWORD,
+        "csrf_token": csrf_of(page.text),
+    }
+    assert (
+        client.post("/login", data=data, follow_redirects=False).headers["location"]
+        == "/connexion/double-authentification"
+    )
     page = client.get("/connexion/double-authentification")
     code = pyotp.TOTP(secret).at(state.clock.timestamp())
-    done = client.post("/connexion/double-authentification", data={"csrf_token": csrf_of(page.text), "code": code}, follow_redirects=False)
+    done = client.post(
+        "/connexion/double-authentification",
+        data={"csrf_token": csrf_of(page.text), "code": code},
+        follow_redirects=False,
+    )
     assert done.headers["location"] == "/admin"
     for uai in (COLLEGE_UAI, ECOLE_UAI):
         assert client.get(f"/admin/statistiques?ecole={uai}").status_code == 200

@@ -14,7 +14,13 @@ from idp.admin.models import LetterBatch
 from idp.janitor import janitor_command, run_janitor
 from idp.messaging.models import OutboxMessage
 from idp.oidc.clients import ClientSpec, create_client
-from idp.oidc.models import AuthorizationCode, BackchannelLogout, Grant, RefreshToken, RevokedAccessToken
+from idp.oidc.models import (
+    AuthorizationCode,
+    BackchannelLogout,
+    Grant,
+    RefreshToken,
+    RevokedAccessToken,
+)
 from idp.security.models import AuditEvent, SsoSession, ThrottleCounter
 from idp.support.models import SupportTicket, TicketStatus
 
@@ -25,30 +31,130 @@ def _seed(state, world) -> None:
     old, fresh = now - timedelta(days=400), now + timedelta(hours=1)
     account = world.accounts["alice"]
     with state.uow() as db:
-        client, _ = create_client(db, ClientSpec(name="RP", redirect_uris=["https://rp.example.fr/cb"], client_id="rp"), state.clock, "k")
+        create_client(
+            db,
+            ClientSpec(name="RP", redirect_uris=["https://rp.example.fr/cb"], client_id="rp"),
+            state.clock,
+            "k",
+        )
         for label, expires in (("old", now - timedelta(days=2)), ("new", fresh)):
-            grant = Grant(id=f"g{label}", client_id="rp", account_id=account, scope="openid", created_at=old, expires_at=expires)
+            grant = Grant(
+                id=f"g{label}",
+                client_id="rp",
+                account_id=account,
+                scope="openid",
+                created_at=old,
+                expires_at=expires,
+            )
             db.add(grant)
             db.flush()
-            db.add(AuthorizationCode(code_hash=f"c{label}", grant_id=grant.id, client_id="rp", account_id=account, redirect_uri="x",
-                                     scope="openid", auth_time=0, expires_at=expires))  # fmt: skip
-            db.add(RefreshToken(token_hash=f"r{label}", grant_id=grant.id, client_id="rp", account_id=account, scope="openid",
-                                issued_at=old, expires_at=expires))  # fmt: skip
+            db.add(
+                AuthorizationCode(
+                    code_hash=f"c{label}",
+                    grant_id=grant.id,
+                    client_id="rp",
+                    account_id=account,
+                    redirect_uri="x",
+                    scope="openid",
+                    auth_time=0,
+                    expires_at=expires,
+                )
+            )
+            db.add(
+                RefreshToken(
+                    token_hash=f"r{label}",
+                    grant_id=grant.id,
+                    client_id="rp",
+                    account_id=account,
+                    scope="openid",
+                    issued_at=old,
+                    expires_at=expires,
+                )
+            )
             db.add(RevokedAccessToken(jti=f"j{label}", expires_at=expires))
-            db.add(SsoSession(token_hash=f"s{label}", sid=f"sid{label}", account_id=account, auth_time=0, acr=None, amr=["pwd"],
-                              clients=[], created_at=old, expires_at=expires))  # fmt: skip
+            db.add(
+                SsoSession(
+                    token_hash=f"s{label}",
+                    sid=f"sid{label}",
+                    account_id=account,
+                    auth_time=0,
+                    acr=None,
+                    amr=["pwd"],
+                    clients=[],
+                    created_at=old,
+                    expires_at=expires,
+                )
+            )
             db.add(ThrottleCounter(key=f"t{label}", hits=1, window_ends_at=expires))
-            db.add(OtpChallenge(purpose="recovery", subject="x", code_hash="h", created_at=old, expires_at=expires))
-            db.add(EmailLink(token_hash=f"e{label}", purpose="x", account_id=account, email="a@b.fr", created_at=old, expires_at=expires))
-            db.add(LetterBatch(account_id=account, school_uai="x", count=0, payload="", created_at=old, expires_at=expires))
+            db.add(
+                OtpChallenge(
+                    purpose="recovery",
+                    subject="x",
+                    code_hash="h",
+                    created_at=old,
+                    expires_at=expires,
+                )
+            )
+            db.add(
+                EmailLink(
+                    token_hash=f"e{label}",
+                    purpose="x",
+                    account_id=account,
+                    email="a@b.fr",
+                    created_at=old,
+                    expires_at=expires,
+                )
+            )
+            db.add(
+                LetterBatch(
+                    account_id=account,
+                    school_uai="x",
+                    count=0,
+                    payload="",
+                    created_at=old,
+                    expires_at=expires,
+                )
+            )
         db.add(OutboxMessage(channel="sms", recipient="+33600000000", body="x", created_at=old))
         db.add(OutboxMessage(channel="sms", recipient="+33600000000", body="y", created_at=now))
-        db.add(BackchannelLogout(client_id="rp", uri="x", logout_token="t", next_attempt_at=old, delivered_at=now - timedelta(days=8), created_at=old))
-        db.add(BackchannelLogout(client_id="rp", uri="x", logout_token="t", next_attempt_at=now + timedelta(days=3650), created_at=old))
-        db.add(BackchannelLogout(client_id="rp", uri="x", logout_token="t", next_attempt_at=fresh, created_at=now))
+        db.add(
+            BackchannelLogout(
+                client_id="rp",
+                uri="x",
+                logout_token="t",
+                next_attempt_at=old,
+                delivered_at=now - timedelta(days=8),
+                created_at=old,
+            )
+        )
+        db.add(
+            BackchannelLogout(
+                client_id="rp",
+                uri="x",
+                logout_token="t",
+                next_attempt_at=now + timedelta(days=3650),
+                created_at=old,
+            )
+        )
+        db.add(
+            BackchannelLogout(
+                client_id="rp", uri="x", logout_token="t", next_attempt_at=fresh, created_at=now
+            )
+        )
         for reference, updated in (("AS-OLD", old), ("AS-NEW", now)):
-            db.add(SupportTicket(reference=reference, status=TicketStatus.closed, category="autre", name="n", email="a@b.fr",
-                                 school_text="x", message="m" * 20, created_at=updated, updated_at=updated))  # fmt: skip
+            db.add(
+                SupportTicket(
+                    reference=reference,
+                    status=TicketStatus.closed,
+                    category="autre",
+                    name="n",
+                    email="a@b.fr",
+                    school_text="x",
+                    message="m" * 20,
+                    created_at=updated,
+                    updated_at=updated,
+                )
+            )
 
 
 def _count(state, model) -> int:
@@ -60,19 +166,43 @@ def test_purges_and_expires(state, world):
     _seed(state, world)
     counts = run_janitor(state)
     assert counts == {
-        "authorization_codes": 1, "refresh_tokens": 1, "grants": 1, "revoked_access_tokens": 1, "sso_sessions": 1,
-        "throttle_counters": 1, "otp_challenges": 1, "email_links": 1, "outbox_messages": 1, "backchannel_jobs": 2,
-        "letter_batches": 1, "support_tickets": 1, "accounts_expired": 1,
-    }  # fmt: skip
-    for model in (AuthorizationCode, RefreshToken, Grant, RevokedAccessToken, SsoSession, ThrottleCounter, OtpChallenge,
-                  EmailLink, LetterBatch, OutboxMessage, BackchannelLogout, SupportTicket):  # fmt: skip
+        "authorization_codes": 1,
+        "refresh_tokens": 1,
+        "grants": 1,
+        "revoked_access_tokens": 1,
+        "sso_sessions": 1,
+        "throttle_counters": 1,
+        "otp_challenges": 1,
+        "email_links": 1,
+        "outbox_messages": 1,
+        "backchannel_jobs": 2,
+        "letter_batches": 1,
+        "support_tickets": 1,
+        "accounts_expired": 1,
+        "stats_snapshot_rows": counts["stats_snapshot_rows"],
+    }
+    assert counts["stats_snapshot_rows"] > 0
+    for model in (
+        AuthorizationCode,
+        RefreshToken,
+        Grant,
+        RevokedAccessToken,
+        SsoSession,
+        ThrottleCounter,
+        OtpChallenge,
+        EmailLink,
+        LetterBatch,
+        OutboxMessage,
+        BackchannelLogout,
+        SupportTicket,
+    ):
         assert _count(state, model) == 1, model
     with state.uow() as db:
         assert db.get(Account, world.accounts["carl"]).state == AccountState.expired
         assert db.get(Account, world.accounts["bob"]).state == AccountState.notified
         event = db.scalar(select(AuditEvent).where(AuditEvent.event == "account.expired"))
         assert event.target_id == world.accounts["carl"]
-    assert set(run_janitor(state).values()) == {0}
+    assert set(run_janitor(state).values()) == {0}  # the snapshot is fresh: not recomputed
 
 
 def test_the_command(state, world, settings, monkeypatch):

@@ -15,9 +15,28 @@ from tests.admin.helpers import A, add_staff, api_token
 
 def _letters() -> list[Letter]:
     return [
-        Letter(A, "Collège Victor Hugo", "pupil", "Zoé", "Lefèvre", "z.lefevre", "abcd-efgh-jkmn", date(2027, 3, 1), class_name="5A"),
-        Letter(A, "Collège Victor Hugo", "guardian", "Łucja", "Nguyễn", "l.nguyen12", "pqrs-tuvw-xyz2", date(2027, 3, 1),
-               children=["Zoé Lefèvre (5A)", "Hugo Nguyen (3B)"]),  # fmt: skip
+        Letter(
+            A,
+            "Collège Victor Hugo",
+            "pupil",
+            "Zoé",
+            "Lefèvre",
+            "z.lefevre",
+            "abcd-efgh-jkmn",
+            date(2027, 3, 1),
+            class_name="5A",
+        ),
+        Letter(
+            A,
+            "Collège Victor Hugo",
+            "guardian",
+            "Łucja",
+            "Nguyễn",
+            "l.nguyen12",
+            "pqrs-tuvw-xyz2",
+            date(2027, 3, 1),
+            children=["Zoé Lefèvre (5A)", "Hugo Nguyen (3B)"],
+        ),
     ]
 
 
@@ -49,7 +68,11 @@ def test_csv_for_a_spreadsheet(settings):
     text = render_csv(_letters())
     assert text.startswith("\ufeff")
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
-    assert rows[0]["identifiant"] == "z.lefevre" and rows[0]["type"] == "eleve" and rows[0]["classe"] == "5A"
+    assert (
+        rows[0]["identifiant"] == "z.lefevre"
+        and rows[0]["type"] == "eleve"
+        and rows[0]["classe"] == "5A"
+    )
     assert rows[1]["enfants"] == "Zoé Lefèvre (5A) | Hugo Nguyen (3B)"
     assert rows[1]["valable_jusqu_au"] == "2027-03-01"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from idp.admin.roles import PERMISSIONS, Action, Role
-from tests.admin.helpers import A, B, C, STAFF, add_staff, api_token, csrf, staff_login
+from tests.admin.helpers import STAFF, A, B, C, add_staff, api_token, csrf, staff_login
 
 #: person label → (page slug, API kind, world key, school)
 PEOPLE = {
@@ -57,7 +57,9 @@ def test_pages(client, state, world, clock, role):
         expected = 200 if label in VISIBLE[role] else 404
         assert client.get(url).status_code == expected, (role, label)
         for verb, _, action in VERBS:
-            status = client.post(f"{url}/{verb}", data={"csrf_token": token}, follow_redirects=False).status_code
+            status = client.post(
+                f"{url}/{verb}", data={"csrf_token": token}, follow_redirects=False
+            ).status_code
             if _allowed(role, label, action):
                 assert status in (200, 303, 409), (role, label, verb, status)
             else:
@@ -99,7 +101,9 @@ def test_searches_stay_in_scope(client, state, world, role):
     if "delegate" in role:
         expected = in_schools
     else:
-        expected = in_schools | {"p." + n for n in in_schools if n in ("alice", "bob", "dora", "fred", "gina")}
+        expected = in_schools | {
+            "p." + n for n in in_schools if n in ("alice", "bob", "dora", "fred", "gina")
+        }
     assert found == expected
 
 
@@ -124,7 +128,9 @@ def test_letters_belong_to_their_author(client, state, world):
     add_staff(state, world, "director_a")
     add_staff(state, world, "national")
     mine = {"Authorization": f"Bearer {api_token(state, world, 'director_a')}"}
-    issued = client.post(f"/api/admin/people/pupils/{world.pupils['emil']}/notify", headers=mine).json()
+    issued = client.post(
+        f"/api/admin/people/pupils/{world.pupils['emil']}/notify", headers=mine
+    ).json()
     other = {"Authorization": f"Bearer {api_token(state, world, 'national')}"}
     assert client.get(issued["letters"]["pdf_url"], headers=other).status_code == 404
     assert client.get(issued["letters"]["pdf_url"], headers=mine).status_code == 200

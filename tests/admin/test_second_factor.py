@@ -40,7 +40,9 @@ def _events(state, name: str) -> list[AuditEvent]:
 class TestFirstLogin:
     def test_new_password_then_enrolment_then_admin(self, client, state, world, clock):
         with state.uow() as db:
-            _, temporary = create_staff(state, db, StaffSpec("c.fontaine", "Claire", "Fontaine", Role.director, [A]))
+            _, temporary = create_staff(
+                state, db, StaffSpec("c.fontaine", "Claire", "Fontaine", Role.director, [A])
+            )
         response = _login(client, "c.fontaine", temporary)
         assert response.status_code == 303
         assert response.headers["location"] == "/connexion/double-authentification"
@@ -51,14 +53,24 @@ class TestFirstLogin:
         refused = client.post("/connexion/nouveau-mot-de-passe", data=data)
         assert refused.status_code == 400 and "fr-error-text" in refused.text
         data.update(password=NEW_PASSWORD, password_confirm=NEW_PASSWORD)
-        assert client.post("/connexion/nouveau-mot-de-passe", data=data, follow_redirects=False).status_code == 303
+        assert (
+            client.post(
+                "/connexion/nouveau-mot-de-passe", data=data, follow_redirects=False
+            ).status_code
+            == 303
+        )
 
         enrol = client.get("/connexion/double-authentification")
         secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', enrol.text).group(1).replace(" ", "")
         assert 'src="data:image/svg+xml' in enrol.text  # the QR code, inline (CSP: img-src data:)
-        assert client.get("/admin", follow_redirects=False).headers["location"] == "/connexion/double-authentification"
+        assert (
+            client.get("/admin", follow_redirects=False).headers["location"]
+            == "/connexion/double-authentification"
+        )
 
-        wrong = _submit_code(client, "000000" if pyotp.TOTP(secret).at(clock.timestamp()) != "000000" else "111111")
+        wrong = _submit_code(
+            client, "000000" if pyotp.TOTP(secret).at(clock.timestamp()) != "000000" else "111111"
+        )
         assert wrong.status_code == 400 and "Code incorrect" in wrong.text
         done = _submit_code(client, pyotp.TOTP(secret).at(clock.timestamp()))
         assert done.status_code == 303 and done.headers["location"] == "/admin"
@@ -109,8 +121,9 @@ class TestEveryLogin:
         assert statuses[:5] == [400] * 5 and statuses[5] == 429
         locked = _submit_code(client, right)
         assert locked.status_code == 429 and "Trop de codes incorrects" in text_of(locked.text)
-        clock.advance(16 * 60)
-        assert _submit_code(client, code(world, "director.a", clock)).status_code == 303
+        if state.stores.redis is None:  # Redis expires the lock on its own clock, not the app's
+            clock.advance(16 * 60)
+            assert _submit_code(client, code(world, "director.a", clock)).status_code == 303
 
     def test_malformed_code(self, client, state, world):
         add_staff(state, world, "director_a")
@@ -127,7 +140,10 @@ class TestAccess:
         make_account(state)
         browser.login()
         assert client.get("/admin").status_code == 404
-        assert client.get("/connexion/double-authentification", follow_redirects=False).status_code == 303
+        assert (
+            client.get("/connexion/double-authentification", follow_redirects=False).status_code
+            == 303
+        )
 
     def test_csrf_is_required(self, client, state, world):
         add_staff(state, world, "director_a")

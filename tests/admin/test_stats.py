@@ -22,9 +22,30 @@ def _staff(state, world, label) -> Staff:
 def test_per_class(state, world):
     with state.uow() as db:
         rows = {r.label: r for r in stats.per_class(db, state.clock.now(), A)}
-    assert rows["5A"].pupils.values == {"not_created": 0, "notified": 1, "active": 1, "expired": 1, "locked": 0, "disabled": 0}
-    assert rows["4B"].pupils.values == {"not_created": 1, "notified": 0, "active": 0, "expired": 0, "locked": 1, "disabled": 0}
-    assert rows["5A"].guardians.values == {"not_created": 1, "notified": 0, "active": 1, "expired": 0, "locked": 0, "disabled": 0}
+    assert rows["5A"].pupils.values == {
+        "not_created": 0,
+        "notified": 1,
+        "active": 1,
+        "expired": 1,
+        "locked": 0,
+        "disabled": 0,
+    }
+    assert rows["4B"].pupils.values == {
+        "not_created": 1,
+        "notified": 0,
+        "active": 0,
+        "expired": 0,
+        "locked": 1,
+        "disabled": 0,
+    }
+    assert rows["5A"].guardians.values == {
+        "not_created": 1,
+        "notified": 0,
+        "active": 1,
+        "expired": 0,
+        "locked": 0,
+        "disabled": 0,
+    }
     assert rows["4B"].guardians["disabled"] == 1
     levels = {r.label: r for r in stats.per_level(list(rows.values()))}
     assert levels["5EME"].pupils.total == 3 and levels["4EME"].pupils.total == 2
@@ -35,7 +56,12 @@ def test_per_school_of_an_academy(state, world):
     add_staff(state, world, "academy_paris")
     staff = _staff(state, world, "academy_paris")
     with state.uow() as db:
-        rows = {r.uai: r for r in stats.per_school(db, state.clock.now(), lambda col: staff.schools_condition(Action.read, col))}
+        rows = {
+            r.uai: r
+            for r in stats.per_school(
+                db, state.clock.now(), lambda col: staff.schools_condition(Action.read, col)
+            )
+        }
     assert set(rows) == {A, B}
     assert rows[A].pupils.total == 5 and rows[A].guardians.total == 3
     assert rows[B].pupils["active"] == 1 and rows[B].guardians["active"] == 1
@@ -48,7 +74,11 @@ def test_routes_and_timeline(state, world):
     with state.uow() as db:
         routes = stats.routes(db, lambda col: col.in_([A, B]))
         weeks = stats.timeline(db, lambda col: col.in_([A, B]), today - timedelta(weeks=6), today)
-    assert routes["pupil"] == {"letter": 2, "sms": 0, "franceconnect": 0}  # alice, fred (dora is locked)
+    assert routes["pupil"] == {
+        "letter": 2,
+        "sms": 0,
+        "franceconnect": 0,
+    }  # alice, fred (dora is locked)
     assert routes["guardian"] == {"letter": 0, "sms": 1, "franceconnect": 1}
     assert sum(p for _, p, _ in weeks) == 3  # alice, dora, fred were activated
     assert sum(g for _, _, g in weeks) == 3  # p.alice, p.dora, p.fred
@@ -58,14 +88,22 @@ def test_routes_and_timeline(state, world):
 def test_the_page_draws_charts_and_exports_csv(client, state, world, clock):
     add_staff(state, world, "director_a")
     staff_login(client, world, "director_a", clock)
-    assert client.get("/admin/statistiques", follow_redirects=False).headers["location"] == f"/admin/statistiques?ecole={A}"
+    assert (
+        client.get("/admin/statistiques", follow_redirects=False).headers["location"]
+        == f"/admin/statistiques?ecole={A}"
+    )
     page = client.get(f"/admin/statistiques?ecole={A}")
     assert page.text.count('role="img"') == 5  # two state charts, the timeline, two route charts
     assert "<script" not in page.text.split("<main", 1)[1].split("</main>")[0]
     exported = client.get(f"/admin/statistiques.csv?ecole={A}")
     rows = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff")), delimiter=";"))
     five_a = next(r for r in rows if r["classe"] == "5A" and r["type"] == "eleves")
-    assert (five_a["active"], five_a["notified"], five_a["expired"], five_a["total"]) == ("1", "1", "1", "3")
+    assert (five_a["active"], five_a["notified"], five_a["expired"], five_a["total"]) == (
+        "1",
+        "1",
+        "1",
+        "3",
+    )
 
 
 def test_academy_dashboard(client, state, world, clock):
@@ -74,7 +112,11 @@ def test_academy_dashboard(client, state, world, clock):
     overview = client.get("/admin/statistiques")
     assert "/admin/statistiques?academie=Paris" in overview.text
     page = client.get("/admin/statistiques?academie=Paris")
-    assert page.status_code == 200 and "Collège Jean Moulin" in page.text and "École Jules Ferry" not in page.text
+    assert (
+        page.status_code == 200
+        and "Collège Jean Moulin" in page.text
+        and "École Jules Ferry" not in page.text
+    )
     assert client.get("/admin/statistiques?academie=Dijon").status_code == 404
     assert client.get(f"/admin/statistiques?ecole={C}").status_code == 404
 
@@ -84,7 +126,10 @@ def test_delegates_see_pupils_only(client, state, world):
     headers = {"Authorization": f"Bearer {api_token(state, world, 'delegate_a')}"}
     body = client.get("/api/admin/statistics", params={"school": A}, headers=headers).json()
     assert body["rows_are"] == "class" and body["total"]["pupils"]["total"] == 5
-    assert client.get("/api/admin/people", params={"kind": "guardians"}, headers=headers).status_code == 404
+    assert (
+        client.get("/api/admin/people", params={"kind": "guardians"}, headers=headers).status_code
+        == 404
+    )
 
 
 def test_api_statistics_of_my_schools(client, state, world):
@@ -93,3 +138,25 @@ def test_api_statistics_of_my_schools(client, state, world):
     body = client.get("/api/admin/statistics", headers=headers).json()
     assert [r["uai"] for r in body["rows"]] == [B]
     assert body["total"]["pupils"]["activation_rate"] == 1.0
+
+
+def test_the_snapshot_matches_the_live_figures(state, world):
+    from idp.admin import snapshot
+
+    schools = lambda col: col.in_([A, B, C])  # noqa: E731
+    assert snapshot.refresh(state) > 0
+    today = state.clock.now().date()
+    with state.uow() as db:
+        live = {
+            r.uai: (r.pupils.values, r.guardians.values)
+            for r in stats.per_school(db, state.clock.now(), schools)
+        }
+        stored = {
+            r.uai: (r.pupils.values, r.guardians.values) for r in snapshot.per_school(db, schools)
+        }
+        assert stored == live
+        assert snapshot.routes(db, schools) == stats.routes(db, schools)
+        since = today - timedelta(weeks=8)
+        assert snapshot.timeline(db, schools, since, today) == stats.timeline(
+            db, schools, since, today
+        )

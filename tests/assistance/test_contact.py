@@ -37,10 +37,17 @@ class TestForm:
         assert response.status_code == 200 and "Demande envoyée" in response.text
         (ticket,) = _tickets(state)
         assert ticket.reference in response.text
-        assert (ticket.email, ticket.phone, ticket.school_uai, ticket.academy) == ("Camille.Martin@example.fr", "+33612345678", A, "Paris")
+        assert (ticket.email, ticket.phone, ticket.school_uai, ticket.academy) == (
+            "Camille.Martin@example.fr",
+            "+33612345678",
+            A,
+            "Paris",
+        )
         assert ticket.status == TicketStatus.new
         with state.uow() as db:
-            mail = db.scalar(select(OutboxMessage).where(OutboxMessage.template == "support_received"))
+            mail = db.scalar(
+                select(OutboxMessage).where(OutboxMessage.template == "support_received")
+            )
         assert mail.recipient == ticket.email and ticket.reference in mail.body
 
     def test_an_unknown_school_is_kept_as_typed(self, client, state):
@@ -83,9 +90,20 @@ class TestForm:
 
 def test_the_personal_data_notice(client, settings):
     text = text_of(client.get("/donnees-personnelles").text)
-    for expected in ("Utilisation des données à caractère personnel", "mission d'intérêt public", "article 6",
-                     "conservés un an", "rectifier", "effacer", "limitation", "vous y opposer", "délégué à la protection des données",
-                     "CNIL", settings.academy_name, settings.assistance_phone):  # fmt: skip
+    for expected in (
+        "Utilisation des données à caractère personnel",
+        "mission d'intérêt public",
+        "article 6",
+        "conservés un an",
+        "rectifier",
+        "effacer",
+        "limitation",
+        "vous y opposer",
+        "délégué à la protection des données",
+        "CNIL",
+        settings.academy_name,
+        settings.assistance_phone,
+    ):
         assert expected in text, expected
 
 
@@ -99,20 +117,40 @@ class TestDesk:
         by_school = {t.school_text: t for t in _tickets(state)}
         paris, dijon, unknown = by_school[A.lower()], by_school[C], by_school["une école inconnue"]
         listing = client.get("/admin/assistance").text
-        assert paris.reference in listing and unknown.reference in listing and dijon.reference not in listing
+        assert (
+            paris.reference in listing
+            and unknown.reference in listing
+            and dijon.reference not in listing
+        )
         assert client.get(f"/admin/assistance/{dijon.id}").status_code == 404
 
         page = client.get(f"/admin/assistance/{paris.id}")
         assert page.status_code == 200, text_of(page.text)[:800]
-        data = {"csrf_token": csrf_of(page.text), "reponse": "Votre identifiant vous a été renvoyé.", "envoi": "courriel", "statut": "closed"}
-        assert client.post(f"/admin/assistance/{paris.id}", data=data, follow_redirects=False).status_code == 303
+        data = {
+            "csrf_token": csrf_of(page.text),
+            "reponse": "Votre identifiant vous a été renvoyé.",
+            "envoi": "courriel",
+            "statut": "closed",
+        }
+        assert (
+            client.post(
+                f"/admin/assistance/{paris.id}", data=data, follow_redirects=False
+            ).status_code
+            == 303
+        )
         with state.uow() as db:
             ticket = db.get(SupportTicket, paris.id)
             assert ticket.status == TicketStatus.closed and ticket.closed_at is not None
             assert db.scalar(select(TicketReply)).sent
             mail = db.scalar(select(OutboxMessage).where(OutboxMessage.template == "support_reply"))
-            assert "Votre identifiant vous a été renvoyé." in mail.body and paris.reference in mail.subject
-        assert "Votre identifiant vous a été renvoyé." in client.get(f"/admin/assistance/{paris.id}").text
+            assert (
+                "Votre identifiant vous a été renvoyé." in mail.body
+                and paris.reference in mail.subject
+            )
+        assert (
+            "Votre identifiant vous a été renvoyé."
+            in client.get(f"/admin/assistance/{paris.id}").text
+        )
 
     def test_an_internal_note_is_not_sent(self, client, state, world, clock):
         _send(client)
@@ -120,11 +158,19 @@ class TestDesk:
         staff_login(client, world, "national", clock)
         (ticket,) = _tickets(state)
         page = client.get(f"/admin/assistance/{ticket.id}")
-        data = {"csrf_token": csrf_of(page.text), "reponse": "Rappeler demain.", "envoi": "note", "statut": "in_progress"}
+        data = {
+            "csrf_token": csrf_of(page.text),
+            "reponse": "Rappeler demain.",
+            "envoi": "note",
+            "statut": "in_progress",
+        }
         client.post(f"/admin/assistance/{ticket.id}", data=data)
         with state.uow() as db:
             assert not db.scalar(select(TicketReply)).sent
-            assert db.scalar(select(OutboxMessage).where(OutboxMessage.template == "support_reply")) is None
+            assert (
+                db.scalar(select(OutboxMessage).where(OutboxMessage.template == "support_reply"))
+                is None
+            )
 
     def test_directors_have_no_desk(self, client, state, world, clock):
         add_staff(state, world, "director_a")

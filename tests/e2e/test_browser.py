@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from idp.demo.seed import ensure_demo_client
-from tests.e2e.conftest import LiveIdP, node_modules_ready, run_node, serve
+from tests.e2e.live import LiveIdP, node_modules_ready, run_node, serve
 from tests.support.oidc import PASSWORD, make_account
 
 BLUE_FRANCE = "rgb(0, 0, 145)"  # DSFR's primary button background, #000091

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from tests.e2e.conftest import LiveIdP, node_modules_ready, run_node
+from tests.e2e.live import LiveIdP, node_modules_ready, run_node
 from tests.support.oidc import PASSWORD, make_account, make_rp
 
 SCOPES = ["openid", "profile", "email"]
@@ -42,7 +42,7 @@ def _config(idp: LiveIdP) -> dict:
     service = make_rp(
         state,
         name="Serveur de ressources",
-        redirect_uris=[f"{base}/unused"],  # make_rp needs one; the client never uses it
+        redirect_uris=[],
         grant_types=["client_credentials"],
         scopes=["introspection"],
     )
