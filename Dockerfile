@@ -1,5 +1,5 @@
 # Production image: non-root, several workers, PostgreSQL and Redis from the environment.
-# Build: docker build -t educonnect-idp .   Run: see docs/operations.md
+# Build: docker build -t educonnect-idp .   Operating it: docs/operations.md
 FROM node:20-bookworm-slim AS assets
 WORKDIR /src
 COPY package.json package-lock.json ./
