@@ -6,6 +6,7 @@ repositories only ``flush``; the request-scoped unit of work commits or rolls ba
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,34 +62,63 @@ ID = String(32)
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-        # pysqlite's legacy transaction handling would skip BEGIN before SELECTs; emit it
-        # ourselves. A unit of work that reads and then writes must take the write lock up
-        # front (IMMEDIATE): upgrading a read snapshot after another writer committed fails at
-        # once with SQLITE_BUSY instead of waiting. Read-only units of work use plain BEGIN.
-        @event.listens_for(engine, "connect")
-        def _no_autobegin(dbapi_conn, _record) -> None:
-            dbapi_conn.isolation_level = None
-
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn) -> None:
-            readonly = conn.get_execution_options().get("idp_readonly")
-            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
-
-        return engine
+        return _sqlite_engine(url, parsed.database)
     return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+
+
+#: How long a thread waits for this process's SQLite writer slot before giving up.
+_WRITER_TIMEOUT = 30.0
+
+
+def _sqlite_engine(url: str, database: str | None) -> Engine:
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    # As many connections as the server has threads: opening one costs four PRAGMAs.
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        pool_size=40,
+        max_overflow=20,
+    )
+    # One writer at a time in this process, queued on a lock rather than in SQLite's busy
+    # handler, whose sleeps (up to 100 ms each) made the slowest requests wait seconds.
+    writer = threading.Lock()
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn, _record) -> None:
+        # pysqlite's legacy transaction handling would skip BEGIN before SELECTs: we emit it.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    # A unit of work that reads and then writes takes the write lock up front (IMMEDIATE):
+    # upgrading a read snapshot after another writer committed fails at once with
+    # SQLITE_BUSY instead of waiting. Read-only units of work use plain BEGIN.
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(conn) -> None:
+        if conn.get_execution_options().get("idp_readonly"):
+            conn.exec_driver_sql("BEGIN")
+            return
+        if not writer.acquire(timeout=_WRITER_TIMEOUT):
+            raise TimeoutError("the SQLite writer slot stayed busy")
+        conn.info["idp_writer"] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(conn)
+            raise
+
+    def _release(conn) -> None:
+        if conn.info.pop("idp_writer", False):
+            writer.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
+    return engine
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

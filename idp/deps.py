@@ -12,7 +12,8 @@ from idp.db import unit_of_work
 from idp.state import AppState
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
+    # async: a plain function would cost a hop to the thread pool on every request.
     return request.app.state.idp
 
 

@@ -78,10 +78,11 @@ def authenticate(state: AppState, username: str, password: str, ip: str) -> Logi
         state.audit.record_now("login.failed", ip=ip, target_type="account", target_id=account_id)
         return LoginResult(None, BAD_CREDENTIALS)
 
-    # The password was right: the identifier's failures are forgiven, the address's slot freed.
-    state.stores.throttle.reset(user_slot)
-    state.stores.throttle.release(ip_slot)
     with state.uow() as db:
+        # The password was right: the identifier's failures are forgiven, the address's slot
+        # freed (in the same transaction as the account's update, when the store is the DB).
+        state.stores.throttle.reset(user_slot)
+        state.stores.throttle.release(ip_slot)
         account = db.get(Account, account_id)
         error = _admit(state, account, password)
         if error is None:
@@ -111,16 +112,18 @@ def _reserve(state: AppState, key: str, limit: int) -> tuple[str | None, _Wait]:
     """
     s = state.settings
     throttle = state.stores.throttle
-    generation = throttle.count(f"lockouts:{key}")
-    counter = f"login:{key}:{generation}"
-    hits = throttle.hit(counter, s.login_lock_max_seconds)
-    if left := throttle.locked_for(key):
-        return None, _Wait(left)
-    if hits > limit:
-        seconds = min(s.login_lock_base_seconds * 2**generation, s.login_lock_max_seconds)
-        throttle.lock(key, seconds)
-        throttle.hit(f"lockouts:{key}", 24 * 3600)
-        return None, _Wait(seconds, locked_now=True)
+    # One transaction for the whole reservation when the store is the database.
+    with state.uow():
+        generation = throttle.count(f"lockouts:{key}")
+        counter = f"login:{key}:{generation}"
+        hits = throttle.hit(counter, s.login_lock_max_seconds)
+        if left := throttle.locked_for(key):
+            return None, _Wait(left)
+        if hits > limit:
+            seconds = min(s.login_lock_base_seconds * 2**generation, s.login_lock_max_seconds)
+            throttle.lock(key, seconds)
+            throttle.hit(f"lockouts:{key}", 24 * 3600)
+            return None, _Wait(seconds, locked_now=True)
     return counter, _Wait(0)
 
 

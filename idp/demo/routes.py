@@ -116,7 +116,9 @@ def _callback(state: AppState, request: Request) -> Response:
             token = client.fetch_token(
                 f"{iss}/token", code=params.get("code", ""), code_verifier=pending["verifier"]
             )
-            userinfo = client.get(f"{iss}/userinfo").json()
+            response = client.get(f"{iss}/userinfo")
+            response.raise_for_status()
+            userinfo = response.json()
         jwks = httpx.get(f"{iss}/jwks", timeout=10.0).json()
         decoded = jwt.decode(
             token["id_token"], KeySet.import_key_set(jwks), algorithms=["ES256", "RS256"]

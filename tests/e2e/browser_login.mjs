@@ -9,6 +9,8 @@
 
 import { chromium } from 'playwright-core';
 
+import { readStdin } from './http.mjs';
+
 const input = JSON.parse(await readStdin());
 const base = input.base_url;
 const out = { pages: [], console: [], csp_violations: [], failed_requests: [], page_errors: [] };
@@ -99,12 +101,6 @@ async function dsfrStyles(page) {
       stylesheets: [...document.styleSheets].map((s) => s.href),
     };
   });
-}
-
-async function readStdin() {
-  const chunks = [];
-  for await (const chunk of process.stdin) chunks.push(chunk);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 const browser = await chromium.launch({ executablePath: input.executable, args: CHROMIUM_ARGS });
