@@ -58,15 +58,7 @@ def _progress(paths: list[Path], label: str) -> Iterator[Progress | None]:
         return
     total = sum(path.stat().st_size for path in paths)
     with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-        done = {"before": 0, "current": 0}
-
-        def update(read: int) -> None:
-            if read < done["current"]:  # the next file started
-                done["before"] += done["current"]
-            done["current"] = read
-            bar.update(done["before"] + read - bar.pos)
-
-        yield update
+        yield bar.update
 
 
 def _report(result: ImportResult, as_json: bool) -> None:

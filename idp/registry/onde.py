@@ -138,19 +138,20 @@ class OndeReader:
 
     def _lines(self) -> Iterator[str]:
         """Decode line by line so that a decoding error names its line."""
-        read = 0
+        unreported = 0
         with self.path.open("rb") as stream:
             for number, raw in enumerate(stream, start=1):
-                read += len(raw)
+                unreported += len(raw)
                 if self.progress and number % 2048 == 0:
-                    self.progress(read)
+                    self.progress(unreported)
+                    unreported = 0
                 try:
                     yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
                 except UnicodeDecodeError:
                     message = "texte non UTF-8 (réenregistrer le fichier en UTF-8)"
                     raise self._rejected(number, None, message) from None
         if self.progress:
-            self.progress(read)
+            self.progress(unreported)
 
     def _rejected(self, line: int | None, field: str | None, message: str) -> ImportRejected:
         return ImportRejected([Issue(Level.file, self.file, line, field, message)])

@@ -14,7 +14,7 @@ from datetime import date
 
 from idp.registry.models import Source
 
-#: Called with the number of bytes read so far (drives a progress bar).
+#: Called with the number of bytes just read (drives a progress bar).
 Progress = Callable[[int], None]
 
 KINDS = ("schools", "pupils", "guardians", "links")

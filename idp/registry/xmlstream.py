@@ -151,7 +151,6 @@ def read_records(
     parser.UnparsedEntityDeclHandler = _forbid_entity
     parser.ExternalEntityRefHandler = _forbid_external
     name = path.name
-    read = 0
     try:
         with path.open("rb") as stream:
             while True:
@@ -162,9 +161,8 @@ def read_records(
                     handler.done.clear()
                 if not chunk:
                     break
-                read += len(chunk)
                 if progress:
-                    progress(read)
+                    progress(len(chunk))
     except expat.ExpatError as exc:
         message = f"fichier XML mal formé ({expat.ErrorString(exc.code)}), colonne {exc.offset + 1}"
         raise ImportRejected([Issue(Level.file, name, exc.lineno, None, message)]) from None
