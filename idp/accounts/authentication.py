@@ -42,6 +42,8 @@ def too_many(seconds: int) -> str:
 class LoginResult:
     account_id: str | None
     error: str | None = None
+    #: The throttle slots this attempt holds, given back by ``admit`` once admitted.
+    slots: tuple[str, str] | None = None
 
 
 def normalise_username(username: str) -> str:
@@ -49,27 +51,36 @@ def normalise_username(username: str) -> str:
 
 
 def authenticate(state: AppState, username: str, password: str, ip: str) -> LoginResult:
-    """Check a password login. Call it outside any unit of work: it runs short transactions of
-    its own so that no transaction (and no SQLite write lock) is held during argon2."""
+    """Check a password login and admit the account. Call it outside any unit of work."""
+    checked = check_password(state, username, password, ip)
+    if checked.account_id is None:
+        return checked
+    with state.uow() as db:
+        error = admit(state, db, checked, password, ip)
+    return LoginResult(None if error else checked.account_id, error)
+
+
+def check_password(state: AppState, username: str, password: str, ip: str) -> LoginResult:
+    """Reserve the attempt, then verify the password. Call it outside any unit of work: no
+    transaction (and no SQLite write lock) may be held during argon2. On success the account
+    still has to be admitted (``admit``) in the caller's unit of work."""
     s = state.settings
     name = normalise_username(username)
-    user_slot, user_wait = _reserve(state, f"acct:{name}", s.login_max_failures_account)
-    ip_slot, ip_wait = _reserve(state, f"ip:{ip}", s.login_max_failures_address)
-    if user_slot is None or ip_slot is None:
-        for slot in (user_slot, ip_slot):
-            if slot is not None:
-                state.stores.throttle.release(slot)
-        if user_slot is None and user_wait.locked_now:
-            with state.uow() as db:
+    with state.uow() as db:  # the reservations and the account read: one transaction
+        user_slot, user_wait = _reserve(state, f"acct:{name}", s.login_max_failures_account)
+        ip_slot, ip_wait = _reserve(state, f"ip:{ip}", s.login_max_failures_address)
+        if user_slot is None or ip_slot is None:
+            for slot in (user_slot, ip_slot):
+                if slot is not None:
+                    state.stores.throttle.release(slot)
+            if user_slot is None and user_wait.locked_now:
                 _mark_locked(state, db, name, user_wait.seconds)
-        wait = user_wait if user_slot is None else ip_wait
-        if wait.locked_now:
-            state.audit.record_now(
-                "login.locked", ip=ip, detail={"identifier": name, "seconds": wait.seconds}
-            )
-        return LoginResult(None, too_many(wait.seconds))
-
-    with state.uow(readonly=True) as db:
+            wait = user_wait if user_slot is None else ip_wait
+            if wait.locked_now:
+                state.audit.record(
+                    db, "login.locked", ip=ip, detail={"identifier": name, "seconds": wait.seconds}
+                )
+            return LoginResult(None, too_many(wait.seconds))
         found = db.execute(
             select(Account.id, Account.password_hash).where(Account.username == name)
         ).first()
@@ -77,24 +88,28 @@ def authenticate(state: AppState, username: str, password: str, ip: str) -> Logi
     if not state.passwords.verify(password_hash, password) or account_id is None:
         state.audit.record_now("login.failed", ip=ip, target_type="account", target_id=account_id)
         return LoginResult(None, BAD_CREDENTIALS)
+    return LoginResult(account_id, None, (user_slot, ip_slot))
 
-    with state.uow() as db:
-        # The password was right: the identifier's failures are forgiven, the address's slot
-        # freed (in the same transaction as the account's update, when the store is the DB).
-        state.stores.throttle.reset(user_slot)
-        state.stores.throttle.release(ip_slot)
-        account = db.get(Account, account_id)
-        error = _admit(state, account, password)
-        if error is None:
-            state.audit.record(
-                db,
-                "login.succeeded",
-                actor_account_id=account.id,
-                ip=ip,
-                target_type="account",
-                target_id=account.id,
-            )
-    return LoginResult(None if error else account_id, error)
+
+def admit(state: AppState, db: Session, checked: LoginResult, password: str, ip: str) -> str | None:
+    """After a right password: give the slots back, check the account's state, record the
+    login. Returns the French reason when the account may not log in."""
+    user_slot, ip_slot = checked.slots
+    # The identifier's failures are forgiven, the address's slot freed.
+    state.stores.throttle.reset(user_slot)
+    state.stores.throttle.release(ip_slot)
+    account = db.get(Account, checked.account_id)
+    error = _admit(state, account, password)
+    if error is None:
+        state.audit.record(
+            db,
+            "login.succeeded",
+            actor_account_id=account.id,
+            ip=ip,
+            target_type="account",
+            target_id=account.id,
+        )
+    return error
 
 
 @dataclass
@@ -112,18 +127,16 @@ def _reserve(state: AppState, key: str, limit: int) -> tuple[str | None, _Wait]:
     """
     s = state.settings
     throttle = state.stores.throttle
-    # One transaction for the whole reservation when the store is the database.
-    with state.uow():
-        generation = throttle.count(f"lockouts:{key}")
-        counter = f"login:{key}:{generation}"
-        hits = throttle.hit(counter, s.login_lock_max_seconds)
-        if left := throttle.locked_for(key):
-            return None, _Wait(left)
-        if hits > limit:
-            seconds = min(s.login_lock_base_seconds * 2**generation, s.login_lock_max_seconds)
-            throttle.lock(key, seconds)
-            throttle.hit(f"lockouts:{key}", 24 * 3600)
-            return None, _Wait(seconds, locked_now=True)
+    generation = throttle.count(f"lockouts:{key}")
+    counter = f"login:{key}:{generation}"
+    hits = throttle.hit(counter, s.login_lock_max_seconds)
+    if left := throttle.locked_for(key):
+        return None, _Wait(left)
+    if hits > limit:
+        seconds = min(s.login_lock_base_seconds * 2**generation, s.login_lock_max_seconds)
+        throttle.lock(key, seconds)
+        throttle.hit(f"lockouts:{key}", 24 * 3600)
+        return None, _Wait(seconds, locked_now=True)
     return counter, _Wait(0)
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from idp.accounts.authentication import authenticate
+from idp.accounts.authentication import admit, check_password
 from idp.accounts.models import Account
 from idp.accounts.sessions import open_session
 from idp.accounts.steps import required_step
@@ -99,11 +99,15 @@ def _login(
             "Saisissez votre identifiant et votre mot de passe.",
             400,
         )
-    result = authenticate(state, username, password, client_ip(request))
-    if result.account_id is None:
-        return _login_page(state, request, sealed, username, result.error, 400)
-    with state.uow() as db:
-        account = db.get(Account, result.account_id)
+    ip = client_ip(request)
+    checked = check_password(state, username, password, ip)
+    if checked.account_id is None:
+        return _login_page(state, request, sealed, username, checked.error, 400)
+    with state.uow() as db:  # admission and the new session commit together
+        refused = admit(state, db, checked, password, ip)
+        if refused:
+            return _login_page(state, request, sealed, username, refused, 400)
+        account = db.get(Account, checked.account_id)
         previous = current_session(state, db, request)
         if previous is not None:
             end_session(state, db, previous[0])
