@@ -32,7 +32,7 @@ class FranceConnectErrorCode:
     #: FranceConnect refused our client credentials: a configuration problem on our side.
     INVALID_CLIENT = "invalid_client"
     #: The ID token failed verification (signature, iss, aud, exp, nonce, acr).
-    INVALID_ID_TOKEN = "invalid_id_token"  # noqa: S105 (an error code, not a secret)
+    INVALID_ID_TOKEN = "invalid_id_token"
     #: The userinfo response failed verification (signature, iss, aud, sub).
     INVALID_USERINFO = "invalid_userinfo"
     #: Network failure, timeout, 5xx or unusable discovery/JWKS document.

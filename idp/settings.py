@@ -87,7 +87,9 @@ class Settings(BaseSettings):
     academy_name: str = "Académie de démonstration"
     #: Personal-data notice: who decides the processing (RGPD art. 4(7)) and how to reach the
     #: data protection officer (art. 37-39); how long support tickets are kept.
-    data_controller: str = "le recteur de l'académie, pour le ministère chargé de l'éducation nationale"
+    data_controller: str = (
+        "le recteur de l'académie, pour le ministère chargé de l'éducation nationale"
+    )
     dpo_contact: str = (
         "le délégué à la protection des données de l'académie, par le formulaire de contact "
         "ou par courrier au rectorat"

@@ -16,16 +16,16 @@ from joserfc.jwk import ECKey, KeySet
 
 #: Names tests put into ``app.state.faults`` to make the simulator misbehave. A fault stays
 #: active until removed from the set. (S105: these names mention "token", they are no secrets.)
-FAULT_BAD_ID_TOKEN_SIGNATURE = "bad_id_token_signature"  # noqa: S105
+FAULT_BAD_ID_TOKEN_SIGNATURE = "bad_id_token_signature"
 FAULT_WRONG_NONCE = "wrong_nonce"
 FAULT_WRONG_ISSUER = "wrong_issuer"
 FAULT_WRONG_AUDIENCE = "wrong_audience"
-FAULT_EXPIRED_ID_TOKEN = "expired_id_token"  # noqa: S105
+FAULT_EXPIRED_ID_TOKEN = "expired_id_token"
 FAULT_UNKNOWN_KID = "unknown_kid"
 FAULT_BAD_USERINFO_SIGNATURE = "bad_userinfo_signature"
 FAULT_USERINFO_SUB_MISMATCH = "userinfo_sub_mismatch"
 FAULT_USERINFO_JSON = "userinfo_json"
-FAULT_TOKEN_SERVER_ERROR = "token_server_error"  # noqa: S105
+FAULT_TOKEN_SERVER_ERROR = "token_server_error"
 
 FAULTS = frozenset(
     {

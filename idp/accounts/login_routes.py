@@ -119,7 +119,9 @@ def _login(
         pending.login_at = session.auth_time
     if step:
         query = urlencode({"auth": state.interactions.seal(pending)}) if pending else ""
-        response: Response = RedirectResponse(step + (f"?{query}" if query else ""), status_code=303)
+        response: Response = RedirectResponse(
+            step + (f"?{query}" if query else ""), status_code=303
+        )
     elif pending is not None:
         response = authorize(state, request, pending, token)
     else:

@@ -17,7 +17,17 @@ from sqlalchemy.orm import Session
 from idp.clock import Clock
 from idp.oidc.models import Client
 
-SCOPES = ("openid", "profile", "email", "phone", "children", "school", "fredu", "introspection", "admin")
+SCOPES = (
+    "openid",
+    "profile",
+    "email",
+    "phone",
+    "children",
+    "school",
+    "fredu",
+    "introspection",
+    "admin",
+)
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 

@@ -43,7 +43,9 @@ class SsoSession(Base):
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     sid: Mapped[str] = mapped_column(String(64), unique=True)
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
     auth_time: Mapped[int] = mapped_column(Integer)
     acr: Mapped[str | None] = mapped_column(String(40))
     amr: Mapped[list[str]] = mapped_column(JSON)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from idp.settings import Settings
 
+
 @dataclass(frozen=True)
 class PrivacyDetails:
     academy: str
