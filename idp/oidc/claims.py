@@ -21,6 +21,8 @@ SCOPE_DESCRIPTIONS = {
     "children": "La liste de vos enfants : noms, prénoms, dates de naissance, écoles et classes",
     "school": "Votre établissement, votre niveau et votre classe",
     "fredu": "Vos informations de scolarité au format ÉduConnect",
+    "admin": "Administrer les comptes de vos écoles et établissements (personnels habilités)",
+    "introspection": "Vérifier la validité des jetons d'accès présentés au service",
 }
 
 CLAIMS_SUPPORTED = [

@@ -255,3 +255,11 @@ class TestConsent:
         data["csrf_token"] = "forged"
         data["decision"] = "allow"
         assert client.post("/consent", data=data, follow_redirects=False).status_code == 403
+
+
+def test_every_scope_is_described_on_the_consent_page():
+    """A scope without a description would be granted without the person being told."""
+    from idp.oidc.claims import SCOPE_DESCRIPTIONS
+    from idp.oidc.clients import SCOPES
+
+    assert set(SCOPES) <= set(SCOPE_DESCRIPTIONS)
