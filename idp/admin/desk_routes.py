@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from idp.accounts.journey_models import LinkReport, LinkReportStatus
@@ -90,6 +91,12 @@ def reports_page(
 @guarded
 async def report_decide(request: Request, state: State, report_id: str) -> Response:
     data = await form(request)
+    # The database work runs in the thread pool, never on the event loop.
+    return await run_in_threadpool(_report_decide, state, request, report_id, data)
+
+
+@guarded
+def _report_decide(state, request: Request, report_id: str, data) -> Response:
     ctx = signed_in(state, request, Action.reports)
     decision = data.get("decision", "")
     if decision not in (LinkReportStatus.confirmed, LinkReportStatus.dismissed):

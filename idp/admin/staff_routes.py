@@ -101,6 +101,12 @@ def _create(
 @guarded
 async def staff_reset_totp(request: Request, state: State, account_id: str) -> Response:
     await form(request)
+    # The database work runs in the thread pool, never on the event loop.
+    return await run_in_threadpool(_staff_reset_totp, state, request, account_id)
+
+
+@guarded
+def _staff_reset_totp(state, request: Request, account_id: str) -> Response:
     ctx = signed_in(state, request, Action.staff)
     with state.uow() as db:
         managed = {a.id: a for a, _ in staff_in_scope(db, ctx.staff)}
