@@ -84,22 +84,15 @@ def _resend(state: AppState, request: Request, form: dict[str, str]) -> Response
 
 @router.get("/activation/courriel")
 def activation_link(request: Request, state: State, jeton: str | None = None) -> Response:
-    """The e-mailed link shows a button: mail scanners that open links must not use it."""
-    with state.uow() as db:
-        link = email_links.peek(state, db, email_links.ACTIVATION, jeton)
-        if link is None:
-            return _invalid_link(state, request)
-        return journey.page(
-            state,
-            request,
-            "email_confirm.html",
-            {
-                "email": link.email,
-                "action": "/activation/courriel",
-                "activation": True,
-                "hidden": {"jeton": jeton},
-            },
-        )
+    return journey.email_link_page(
+        state,
+        request,
+        email_links.ACTIVATION,
+        jeton,
+        "/activation/courriel",
+        activation=True,
+        invalid=_invalid_link,
+    )
 
 
 @router.post("/activation/courriel")

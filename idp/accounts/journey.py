@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -24,11 +25,12 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from idp.accounts import email_links
 from idp.accounts.models import Account, AccountGuardian
 from idp.accounts.otp import Result
 from idp.oidc.authorize import authorize, current_session
 from idp.registry.models import Guardianship, Pupil, PupilStatus
-from idp.security.csrf import verify_csrf
+from idp.security.csrf import checked_form
 from idp.security.stores import SessionData
 from idp.state import AppState
 
@@ -79,11 +81,8 @@ def open_progress(
     return data
 
 
-async def read_form(request: Request) -> dict[str, str]:
-    """The posted form (first value of each field), after the CSRF check."""
-    form = await request.form()
-    verify_csrf(request, form.get("csrf_token"))
-    return {key: str(value) for key, value in form.items()}
+#: The posted form after the CSRF check (kept under this name for the journeys).
+read_form = checked_form
 
 
 def valid_auth(state: AppState, sealed: str | None) -> str | None:
@@ -102,6 +101,31 @@ def page(
     state: AppState, request: Request, template: str, context: dict[str, Any], status: int = 200
 ) -> Response:
     return state.templates.render(request, f"accounts/{template}", context, status_code=status)
+
+
+def email_link_page(
+    state: AppState,
+    request: Request,
+    purpose: str,
+    token: str | None,
+    action: str,
+    *,
+    activation: bool,
+    invalid: Callable[[AppState, Request], Response],
+) -> Response:
+    """What an e-mailed link opens: a button that posts the token back, because mail scanners
+    that open links must not use them up."""
+    with state.uow(readonly=True) as db:
+        link = email_links.peek(state, db, purpose, token)
+    if link is None:
+        return invalid(state, request)
+    context = {
+        "email": link.email,
+        "action": action,
+        "activation": activation,
+        "hidden": {"jeton": token},
+    }
+    return page(state, request, "email_confirm.html", context)
 
 
 def message(

@@ -18,7 +18,7 @@ from idp.oidc.authorize import authorize, current_session, deny, record_consent
 from idp.oidc.interaction import set_session_cookie
 from idp.oidc.logout import end_session
 from idp.oidc.models import Client
-from idp.security.csrf import verify_csrf
+from idp.security.csrf import checked_form
 from idp.state import AppState
 
 router = APIRouter(include_in_schema=False)
@@ -75,8 +75,7 @@ def login_form(request: Request, state: State, auth: str | None = None) -> Respo
 
 @router.post("/login")
 async def login_submit(request: Request, state: State) -> Response:
-    form = await request.form()
-    verify_csrf(request, form.get("csrf_token"))
+    form = await checked_form(request)
     return await run_in_threadpool(
         _login,
         state,
@@ -132,8 +131,7 @@ def _login(
 
 @router.post("/consent")
 async def consent_submit(request: Request, state: State) -> Response:
-    form = await request.form()
-    verify_csrf(request, form.get("csrf_token"))
+    form = await checked_form(request)
     return await run_in_threadpool(_consent, state, request, form.get("auth"), form.get("decision"))
 
 

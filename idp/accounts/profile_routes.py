@@ -176,21 +176,15 @@ def _email(state: AppState, request: Request, raw: str) -> Response:
 
 @router.get("/compte/courriel/confirmer")
 def email_link(request: Request, state: State, jeton: str | None = None) -> Response:
-    with state.uow() as db:
-        link = email_links.peek(state, db, email_links.EMAIL_CHANGE, jeton)
-        if link is None:
-            return _invalid_link(state, request)
-        return journey.page(
-            state,
-            request,
-            "email_confirm.html",
-            {
-                "email": link.email,
-                "action": "/compte/courriel/confirmer",
-                "activation": False,
-                "hidden": {"jeton": jeton},
-            },
-        )
+    return journey.email_link_page(
+        state,
+        request,
+        email_links.EMAIL_CHANGE,
+        jeton,
+        "/compte/courriel/confirmer",
+        activation=False,
+        invalid=_invalid_link,
+    )
 
 
 @router.post("/compte/courriel/confirmer")

@@ -20,7 +20,7 @@ from idp.accounts.steps import SECOND_FACTOR_AMR, STAFF_SECOND_FACTOR
 from idp.admin.roles import ROLE_LABELS, Action, Staff
 from idp.deps import client_ip
 from idp.oidc.authorize import current_session
-from idp.security.csrf import verify_csrf
+from idp.security.csrf import checked_form, verify_csrf
 from idp.security.stores import SessionData
 from idp.state import AppState
 
@@ -96,10 +96,8 @@ def render(
     return state.templates.render(request, name, values, status_code=status)
 
 
-async def form(request: Request) -> dict[str, str]:
-    data = await request.form()
-    verify_csrf(request, data.get("csrf_token"))
-    return {key: str(value) for key, value in data.items()}
+#: The posted form after the CSRF check.
+form = checked_form
 
 
 async def form_lists(request: Request) -> tuple[dict[str, str], dict[str, list[str]]]:

@@ -47,6 +47,33 @@ def _usable_account(server: Server, account_id: str | None) -> Account | None:
     return account
 
 
+def _use_once(server: Server, row, key_column, replay_event: str) -> bool:
+    """Mark a code or refresh token used, atomically: of two parallel uses only one wins. The
+    loser (or a later use) is a replay, and the whole grant family is revoked."""
+    model = type(row)
+    claimed = server.db.execute(
+        update(model)
+        .where(key_column == getattr(row, key_column.key), model.used_at.is_(None))
+        .values(used_at=server.clock.now())
+    ).rowcount
+    if claimed == 1:
+        return True
+    server.tokens.revoke_grant(server.db, row.grant_id, replay_event.replace(".", "_"))
+    server.audit.record(
+        server.db,
+        replay_event,
+        client_id=row.client_id,
+        target_type="account",
+        target_id=row.account_id,
+    )
+    return False
+
+
+def _live_family(server: Server, grant_id: str) -> Grant | None:
+    family = server.db.get(Grant, grant_id)
+    return family if family is not None and family.revoked_at is None else None
+
+
 class _IssuesFamilyTokens:
     """Token generation through our TokenService, bound to the request's grant family."""
 
@@ -112,33 +139,13 @@ class AuthorizationCodeGrant(_IssuesFamilyTokens, grants.AuthorizationCodeGrant)
         row = db.get(AuthorizationCode, token_hash(code))
         if row is None or row.client_id != client.client_id:
             return None
-        now = server.clock.now()
-        # Claim the code atomically: of two parallel redemptions only one wins.
-        claimed = db.execute(
-            update(AuthorizationCode)
-            .where(
-                AuthorizationCode.code_hash == row.code_hash, AuthorizationCode.used_at.is_(None)
-            )
-            .values(used_at=now)
-        ).rowcount
-        if claimed != 1:
-            # RFC 6749 §4.1.2: a replayed code SHOULD revoke the tokens issued from it.
-            server.tokens.revoke_grant(db, row.grant_id, "code_replay")
-            server.audit.record(
-                db,
-                "code.replayed",
-                client_id=client.client_id,
-                target_type="account",
-                target_id=row.account_id,
-            )
+        # RFC 6749 §4.1.2: a replayed code SHOULD revoke the tokens issued from it.
+        if not _use_once(server, row, AuthorizationCode.code_hash, "code.replayed"):
             return None
-        if row.expires_at <= now:
+        if row.expires_at <= server.clock.now():
             return None
-        family = db.get(Grant, row.grant_id)
-        if family is None or family.revoked_at is not None:
-            return None
-        self.request.family = family
-        return row
+        self.request.family = _live_family(server, row.grant_id)
+        return row if self.request.family else None
 
     def delete_authorization_code(self, authorization_code) -> None:
         """Kept (marked used) until the janitor purges it, so replays are recognised."""
@@ -160,26 +167,11 @@ class RefreshTokenGrant(_IssuesFamilyTokens, grants.RefreshTokenGrant):
         now = server.clock.now()
         if row.revoked_at is not None or row.expires_at <= now:
             return None
-        rotated = db.execute(
-            update(RefreshToken)
-            .where(RefreshToken.token_hash == row.token_hash, RefreshToken.used_at.is_(None))
-            .values(used_at=now)
-        ).rowcount
-        if rotated != 1:
-            server.tokens.revoke_grant(db, row.grant_id, "refresh_reuse")
-            server.audit.record(
-                db,
-                "refresh.reused",
-                client_id=row.client_id,
-                target_type="account",
-                target_id=row.account_id,
-            )
+        # Security BCP §4.14.2: a rotated refresh token presented again revokes the family.
+        if not _use_once(server, row, RefreshToken.token_hash, "refresh.reused"):
             return None
-        family = db.get(Grant, row.grant_id)
-        if family is None or family.revoked_at is not None:
-            return None
-        self.request.family = family
-        return row
+        self.request.family = _live_family(server, row.grant_id)
+        return row if self.request.family else None
 
     def authenticate_user(self, refresh_token: RefreshToken):
         account = _usable_account(self.server, refresh_token.account_id)

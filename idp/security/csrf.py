@@ -145,3 +145,10 @@ def csrf_error_handler(
         return templates.render(request, "csrf_error.html", {"status_code": 403}, status_code=403)
 
     return handle
+
+
+async def checked_form(request: Request) -> dict[str, str]:
+    """The posted form (first value of each field), after the CSRF check."""
+    form = await request.form()
+    verify_csrf(request, form.get(FIELD_NAME))
+    return {key: str(value) for key, value in form.items()}
