@@ -27,12 +27,12 @@ from pypdf import PdfReader
 from sqlalchemy import insert, select
 from starlette.testclient import TestClient
 
-from idp.accounts import totp
+from idp.accounts.login import totp
 from idp.accounts.models import Account
-from idp.admin.letters import Letter, render_pdf
 from idp.admin.models import StaffTotp
 from idp.admin.roles import Role
-from idp.admin.staff import StaffSpec, create_staff
+from idp.admin.schools.letters import Letter, render_pdf
+from idp.admin.staff.service import StaffSpec, create_staff
 from idp.app import create_app
 from idp.migrate import upgrade
 from idp.registry.identifiers import uai_check_letter

@@ -29,13 +29,13 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from bench.admin_seed import ACADEMY, generate
-from idp.accounts import totp
+from idp.accounts.login import totp
 from idp.accounts.models import Account
-from idp.admin import snapshot
 from idp.admin.models import StaffTotp
 from idp.admin.roles import Role, Staff
-from idp.admin.staff import StaffSpec, create_staff
-from idp.admin.stats_routes import build_view
+from idp.admin.staff.service import StaffSpec, create_staff
+from idp.admin.stats import snapshot
+from idp.admin.stats.routes import build_view
 from idp.app import create_app
 from idp.registry.models import School
 from idp.settings import Settings

@@ -113,16 +113,16 @@ def create_app(
 
 #: Routers of the account journeys, each module exposing ``router``.
 _ACCOUNT_ROUTERS = (
-    "idp.accounts.activation_routes",
-    "idp.accounts.registration_routes",
-    "idp.accounts.recovery_routes",
-    "idp.accounts.profile_routes",
-    "idp.accounts.account_routes",
-    "idp.accounts.franceconnect_routes",
+    "idp.accounts.activation.routes",
+    "idp.accounts.registration.routes",
+    "idp.accounts.recovery.routes",
+    "idp.accounts.profile.routes",
+    "idp.accounts.profile.account_routes",
+    "idp.accounts.franceconnect.routes",
     "idp.messaging.routes",
-    "idp.accounts.staff_routes",
+    "idp.accounts.login.second_factor",
     "idp.admin.routes",
-    "idp.admin.api",
+    "idp.admin.api.routes",
     "idp.support.routes",
 )
 
@@ -131,7 +131,7 @@ def _include_routers(app: FastAPI, state: AppState) -> None:
     import importlib
     import importlib.util
 
-    from idp.accounts import login_routes
+    from idp.accounts.login import routes as login_routes
     from idp.oidc import logout, routes
     from idp.web import pages
 
@@ -147,11 +147,11 @@ def _include_routers(app: FastAPI, state: AppState) -> None:
 
         app.include_router(demo.router)
     if state.settings.franceconnect_simulator:
-        from idp.federation_wiring import mount_simulator
+        from idp.accounts.franceconnect.wiring import mount_simulator
 
         mount_simulator(app, state)
     if state.settings.franceconnect_enabled:
-        from idp.federation_wiring import wire_franceconnect
+        from idp.accounts.franceconnect.wiring import wire_franceconnect
 
         wire_franceconnect(state)
 

@@ -26,10 +26,10 @@ from datetime import timedelta
 import click
 from sqlalchemy import ColumnElement, delete, insert, select, update
 
-from idp.accounts.journey_models import EmailLink, OtpChallenge
+from idp.accounts.journeys.models import EmailLink, OtpChallenge
 from idp.accounts.models import Account, AccountState
-from idp.admin import snapshot
 from idp.admin.models import LetterBatch
+from idp.admin.stats import snapshot
 from idp.db import new_id
 from idp.messaging.models import OutboxMessage
 from idp.oidc.models import (

@@ -1,7 +1,7 @@
 """Every model module, imported once so ``metadata`` is complete (Alembic, tests)."""
 
-from idp.accounts import journey_models as account_journeys  # noqa: F401
 from idp.accounts import models as accounts  # noqa: F401
+from idp.accounts.journeys import models as account_journeys  # noqa: F401
 from idp.admin import models as admin  # noqa: F401
 from idp.db import Base
 from idp.messaging import models as messaging  # noqa: F401

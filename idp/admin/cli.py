@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from idp.accounts.models import Account, AccountKind
 from idp.admin.roles import Role
-from idp.admin.staff import StaffError, StaffSpec, create_staff, reset_second_factor
+from idp.admin.staff.service import StaffError, StaffSpec, create_staff, reset_second_factor
 
 
 def _state():

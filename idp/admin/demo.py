@@ -10,11 +10,11 @@ import hmac
 
 from sqlalchemy import select, update
 
-from idp.accounts import totp
+from idp.accounts.login import totp
 from idp.accounts.models import Account
 from idp.admin.models import StaffTotp
 from idp.admin.roles import Role
-from idp.admin.staff import StaffSpec, create_staff
+from idp.admin.staff.service import StaffSpec, create_staff
 from idp.registry.demo import COLLEGE_UAI, ECOLE_UAI
 from idp.registry.models import School
 from idp.state import AppState

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session, aliased
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from idp.accounts.journey_models import LinkReport, LinkReportStatus
-from idp.admin import people, stats
+from idp.accounts.journeys.models import LinkReport, LinkReportStatus
 from idp.admin.labels import EVENT_LABELS
+from idp.admin.people import records as people
 from idp.admin.roles import Action, Staff
+from idp.admin.stats import figures as stats
 from idp.admin.web import form, guarded, render, signed_in
 from idp.deps import State
 from idp.registry.identifiers import parse_date

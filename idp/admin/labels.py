@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from idp.admin.stats import ROUTE_LABELS, STATE_LABELS
+from idp.admin.stats.figures import ROUTE_LABELS, STATE_LABELS
 
 __all__ = ["EVENT_LABELS", "ROUTE_LABELS", "STATE_BADGES", "STATE_LABELS", "event_label"]
 

@@ -51,8 +51,8 @@ class LetterBatch(Base):
 
 class StatsSnapshot(Base):
     """Activation statistics of every school, computed by GROUP BY queries every few minutes
-    (``idp.admin.snapshot``), so that an académie's dashboard reads a few thousand rows instead
-    of joining hundreds of thousands of people on each view.
+    (``idp.admin.stats.snapshot``), so that an académie's dashboard reads a few thousand rows
+    instead of joining hundreds of thousands of people on each view.
 
     ``metric`` is ``state`` (key: account state), ``route`` (active accounts; key: activation
     route) or ``week`` (activations; key: the Monday of the week, ``YYYY-MM-DD``)."""

@@ -15,7 +15,7 @@ from sqlalchemy import func
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from idp.accounts.journey import read_form, throttled, too_many
+from idp.accounts.journeys.common import read_form, throttled, too_many
 from idp.admin.roles import Action
 from idp.admin.web import Ctx, form, guarded, render, signed_in
 from idp.deps import State, client_ip

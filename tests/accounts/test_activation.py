@@ -8,7 +8,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
 
-from idp.accounts.journey_models import LinkReport
+from idp.accounts.journeys.models import LinkReport
 from idp.accounts.models import AccountState, ActivationRoute
 from tests.accounts import helpers as h
 from tests.support.oidc import make_account, pkce, query

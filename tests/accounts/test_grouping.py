@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from idp.accounts.grouping import DIFFERENT_NAMES, SAME_ACCOUNT, auto_group
+from idp.accounts.grouping.service import DIFFERENT_NAMES, SAME_ACCOUNT, auto_group
 from idp.accounts.models import Account, AccountGuardian, AccountState
 from idp.oidc.models import Client, Grant
 from idp.security.models import AuditEvent

@@ -1,12 +1,12 @@
-"""One-time codes: hashing, expiry, attempts, single use, limits (idp.accounts.otp)."""
+"""One-time codes: hashing, expiry, attempts, single use, limits (idp.accounts.journeys.otp)."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
-from idp.accounts import otp
-from idp.accounts.journey_models import OtpChallenge
+from idp.accounts.journeys import otp
+from idp.accounts.journeys.models import OtpChallenge
 from tests.accounts import helpers as h
 
 NUMBER = "+33611111111"

@@ -7,11 +7,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from idp.accounts import totp
+from idp.accounts.login import totp
 from idp.accounts.models import Account, AccountGuardian, AccountKind, AccountState, ActivationRoute
 from idp.admin.models import StaffTotp
 from idp.admin.roles import Role
-from idp.admin.staff import StaffSpec, create_staff
+from idp.admin.staff.service import StaffSpec, create_staff
 from idp.clock import FrozenClock
 from idp.registry.identifiers import uai_check_letter
 from idp.registry.models import Guardian, Guardianship, Pupil, PupilStatus, School, Source

@@ -7,9 +7,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from idp.accounts.journey_models import LinkReport, LinkReportStatus
+from idp.accounts.journeys.models import LinkReport, LinkReportStatus
 from idp.accounts.models import Account, AccountState
-from idp.admin import issuing
+from idp.admin.schools import issuing
 from idp.security.models import AuditEvent
 from tests.admin.helpers import A, C, add_staff, csrf, staff_login, text_of
 from tests.support.oidc import PASSWORD, csrf_of, form_fields

@@ -138,7 +138,7 @@ class TestEndpoints:
         )
 
     def test_reports(self, client, state, world):
-        from idp.accounts.journey_models import LinkReport
+        from idp.accounts.journeys.models import LinkReport
 
         add_staff(state, world, "director_a")
         with state.uow() as db:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from idp.accounts.journey_models import EmailLink, OtpChallenge
+from idp.accounts.journeys.models import EmailLink, OtpChallenge
 from idp.accounts.models import Account, AccountState
 from idp.admin.models import LetterBatch
 from idp.janitor import janitor_command, run_janitor

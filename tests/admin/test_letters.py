@@ -9,7 +9,7 @@ from datetime import date
 
 from pypdf import PdfReader
 
-from idp.admin.letters import Letter, render_csv, render_pdf
+from idp.admin.schools.letters import Letter, render_csv, render_pdf
 from tests.admin.helpers import A, add_staff, api_token
 
 

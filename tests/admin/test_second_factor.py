@@ -11,7 +11,7 @@ from sqlalchemy import select
 from idp.accounts.models import Account
 from idp.admin.models import StaffTotp
 from idp.admin.roles import Role
-from idp.admin.staff import StaffSpec, create_staff
+from idp.admin.staff.service import StaffSpec, create_staff
 from idp.security.models import AuditEvent
 from tests.admin.helpers import A, add_staff, code, staff_login, text_of
 from tests.support.oidc import PASSWORD, csrf_of, form_fields, make_account

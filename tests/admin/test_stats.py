@@ -7,8 +7,8 @@ import csv
 import io
 from datetime import timedelta
 
-from idp.admin import stats
 from idp.admin.roles import Action, Staff
+from idp.admin.stats import figures as stats
 from tests.admin.helpers import A, B, C, add_staff, api_token, staff_login
 
 
@@ -141,7 +141,7 @@ def test_api_statistics_of_my_schools(client, state, world):
 
 
 def test_the_snapshot_matches_the_live_figures(state, world):
-    from idp.admin import snapshot
+    from idp.admin.stats import snapshot
 
     schools = lambda col: col.in_([A, B, C])  # noqa: E731
     assert snapshot.refresh(state) > 0

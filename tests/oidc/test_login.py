@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
 
-from idp.accounts.authentication import authenticate
+from idp.accounts.login.authentication import authenticate
 from idp.accounts.models import Account, AccountState
 from tests.support.oidc import PASSWORD, csrf_of, make_account
 
@@ -117,7 +117,7 @@ class TestThrottling:
         assert len(checked) <= limit
 
     def test_unlock_lifts_the_lock(self, state, account):
-        from idp.accounts.authentication import unlock
+        from idp.accounts.login.authentication import unlock
 
         for _ in range(state.settings.login_max_failures_account + 1):
             authenticate(state, "j.martin", "bad", "10.0.0.5")

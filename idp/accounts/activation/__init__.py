@@ -1,0 +1,1 @@
+"""Activation of a notified account (DESIGN.md §4.2)."""

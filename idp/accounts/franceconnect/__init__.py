@@ -1,0 +1,1 @@
+"""Logging in with FranceConnect (DESIGN.md §4.4)."""

@@ -1,0 +1,1 @@
+"""Grouping children under one guardian account (DESIGN.md §4.5)."""

@@ -1,0 +1,1 @@
+"""What the account journeys share: page helpers, one-time codes, e-mailed links."""

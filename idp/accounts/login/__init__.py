@@ -1,0 +1,1 @@
+"""The hosted login: password check, throttling, the steps after it, the staff second factor."""

@@ -1,0 +1,1 @@
+""" "Mon compte": what a signed-in person sees and changes."""

@@ -1,0 +1,1 @@
+"""Forgotten identifier and password (DESIGN.md §4.6)."""

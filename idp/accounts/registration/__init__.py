@@ -1,0 +1,1 @@
+"""Self-registration by SMS (DESIGN.md §4.3)."""

@@ -1,0 +1,1 @@
+"""Finding the people of one's schools and acting on their accounts."""

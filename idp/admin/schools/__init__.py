@@ -1,0 +1,1 @@
+"""Notifying a school's people: credentials and letters."""

@@ -1,0 +1,1 @@
+"""Activation statistics, their snapshot and charts."""

@@ -1,0 +1,215 @@
+"""Pages: activation statistics (charts drawn on the server) and their CSV export.
+
+One school's figures are computed live; views over several schools (an académie has hundreds)
+read the snapshot the janitor refreshes every few minutes, and say when it was computed.
+
+    GET /admin/statistiques                 my schools (one school: its page)
+    GET /admin/statistiques?ecole=UAI       one school: per level and class, routes, over time
+    GET /admin/statistiques?academie=NOM    an académie's dashboard (assistance, national)
+    GET /admin/statistiques.csv?…           the same table as CSV
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from fastapi import APIRouter, HTTPException, Request
+from sqlalchemy import and_, select
+from starlette.responses import RedirectResponse, Response
+
+from idp.accounts.models import AccountKind
+from idp.admin.roles import Action, Role, Staff
+from idp.admin.stats import charts, snapshot
+from idp.admin.stats import figures as stats
+from idp.admin.web import guarded, render, signed_in
+from idp.deps import State
+from idp.registry.models import School
+from idp.state import AppState
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass
+class View:
+    """What one statistics page shows."""
+
+    title: str
+    rows: list[stats.Row]
+    row_kind: str  # class | school
+    total: stats.Row
+    routes: dict[str, dict[str, int]]
+    timeline: list[tuple[date, int, int]]
+    school: School | None = None
+    academy: str | None = None
+    levels: list[stats.Row] = field(default_factory=list)
+    academies: list[str] = field(default_factory=list)
+    #: When the figures were computed (several schools: the snapshot); ``None``: just now.
+    computed_at: datetime | None = None
+
+
+def school_year_start(today: date) -> date:
+    year = today.year if today.month >= 9 else today.year - 1
+    return min(date(year, 9, 1), today - timedelta(weeks=12))
+
+
+def build_view(state: AppState, staff: Staff, ecole: str = "", academie: str = "") -> View:
+    """The statistics a staff member may see: one school, an académie, or all their schools.
+    Raises 404 for a school or académie outside their scope (shared with the API)."""
+    now = state.clock.now()
+    today = now.date()
+    since = school_year_start(today)
+    with state.uow(readonly=True) as db:
+        if ecole:
+            school = db.get(School, ecole.upper())
+            if school is None or not staff.allows(Action.read, school.uai, school.academy):
+                raise HTTPException(404)
+
+            def schools(col):
+                return col == school.uai
+
+            rows = stats.per_class(db, now, school.uai)
+            return View(
+                f"{school.name} ({school.uai})",
+                rows,
+                "class",
+                stats.total(rows),
+                stats.routes(db, schools),
+                stats.timeline(db, schools, since, today),
+                school=school,
+                levels=stats.per_level(rows),
+            )
+        if academie:
+            if not _sees_academy(staff, academie):
+                raise HTTPException(404)
+
+            def schools(col):
+                return and_(
+                    staff.schools_condition(Action.read, col),
+                    col.in_(select(School.uai).where(School.academy == academie)),
+                )
+
+            title = f"Académie : {academie}"
+        else:
+
+            def schools(col):
+                return staff.schools_condition(Action.read, col)
+
+            title = "Mes écoles et établissements"
+        at = snapshot.computed_at(db)
+    if at is None or now - at > snapshot.STALE:
+        snapshot.refresh(state)
+    with state.uow(readonly=True) as db:
+        rows = snapshot.per_school(db, schools)
+        academies = _academies(db, staff) if not academie else []
+        return View(
+            title,
+            rows,
+            "school",
+            stats.total(rows),
+            snapshot.routes(db, schools),
+            snapshot.timeline(db, schools, since, today),
+            academy=academie or None,
+            academies=academies,
+            computed_at=snapshot.computed_at(db),
+        )
+
+
+def _sees_academy(staff: Staff, name: str) -> bool:
+    return any(
+        a.role == Role.national or (a.role == Role.academy and name in a.scope)
+        for a in staff.assignments
+    )
+
+
+def _academies(db, staff: Staff) -> list[str]:
+    if not any(a.role in (Role.academy, Role.national) for a in staff.assignments):
+        return []
+    names = db.scalars(
+        select(School.academy)
+        .where(School.academy.is_not(None), staff.schools_condition(Action.read, School.uai))
+        .distinct()
+    )
+    return sorted(n for n in names if n and _sees_academy(staff, n))
+
+
+@router.get("/admin/statistiques")
+@guarded
+def stats_page(request: Request, state: State, ecole: str = "", academie: str = "") -> Response:
+    ctx = signed_in(state, request)
+    view = build_view(state, ctx.staff, ecole, academie)
+    if not ecole and not academie and len(view.rows) == 1 and not view.academies:
+        return RedirectResponse(f"/admin/statistiques?ecole={view.rows[0].uai}", status_code=303)
+    show_guardians = ctx.staff.allows_kind(Action.read, AccountKind.guardian)
+    show_pupils = view.school is None or view.school.degree == 2
+    kinds = [k for k, shown in (("pupil", show_pupils), ("guardian", show_guardians)) if shown]
+    names = {"pupil": "Élèves", "guardian": "Représentants légaux"}
+    per = "classe" if view.row_kind == "class" else "école"
+    bar_rows = view.rows if len(view.rows) <= 60 else []
+    context = {
+        "view": view,
+        "kinds": kinds,
+        "kind_names": names,
+        "states": stats.STATE_LABELS,
+        "csv_query": f"ecole={ecole}" if ecole else (f"academie={academie}" if academie else ""),
+        "charts": {
+            kind: charts.state_bars(
+                [(r.label, r.counts(kind)) for r in bar_rows]
+                or [("Total", view.total.counts(kind))],
+                f"Comptes {names[kind].lower()} par {per}",
+                f"bars-{kind}",
+            )
+            for kind in kinds
+        },
+        "timeline_chart": charts.timeline(
+            view.timeline, "Comptes activés depuis la rentrée (cumul)", "timeline"
+        ),
+        "route_charts": {
+            kind: charts.route_bars(
+                view.routes[kind],
+                stats.ROUTE_LABELS,
+                f"Parcours d'activation : {names[kind].lower()}",
+                f"routes-{kind}",
+            )
+            for kind in kinds
+        },
+    }
+    return render(state, request, ctx, "stats.html", context, current="/admin/statistiques")
+
+
+CSV_HEADER = ["uai", "ecole", "niveau", "classe", "type", *stats.STATES, "total", "taux_activation"]
+
+
+@router.get("/admin/statistiques.csv")
+@guarded
+def stats_csv(request: Request, state: State, ecole: str = "", academie: str = "") -> Response:
+    ctx = signed_in(state, request)
+    view = build_view(state, ctx.staff, ecole, academie)
+    kinds = [k for k in ("pupil", "guardian") if ctx.staff.allows_kind(Action.read, AccountKind(k))]
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for row in view.rows:
+        school_name = view.school.name if view.school else row.label
+        class_name = row.label if view.row_kind == "class" else ""
+        for kind in kinds:
+            counts = row.counts(kind)
+            kind_label = "eleves" if kind == "pupil" else "responsables"
+            writer.writerow(
+                [
+                    row.uai,
+                    school_name,
+                    row.level or "",
+                    class_name,
+                    kind_label,
+                    *(counts[s] for s in stats.STATES),
+                    counts.total,
+                    f"{counts.rate:.3f}",
+                ]
+            )
+    name = f"educonnect-statistiques-{ecole or academie or 'ecoles'}.csv".replace(" ", "_")
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
