@@ -1,19 +1,29 @@
-"""Wiring of upstream providers: the FranceConnect client and logout hook, and the simulator
-mount (development only)."""
+"""Wiring of FranceConnect: the connector, the sealer, the logout hook, the simulator mount.
+
+The connector (which caches FranceConnect's discovery and keys) and the sealer are built once
+per process. They live in ``state.extras`` until the application state has typed fields for
+them; nothing else in this package reads ``state.extras``.
+"""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 import hmac
-from typing import TYPE_CHECKING
+import logging
 
 from fastapi import FastAPI
 
+from federation.connector import FranceConnectError
+from federation.franceconnect import FranceConnectConnector
+from federation.simulator import SimulatorClient, create_simulator_app
+from idp.accounts.franceconnect import seal
 from idp.state import AppState
 
-if TYPE_CHECKING:
-    from federation.franceconnect import FranceConnectConnector
+log = logging.getLogger("educonnect.franceconnect")
+
+#: How long the browser may spend logging out of FranceConnect.
+LOGOUT_TTL = 15 * 60
 
 
 def franceconnect_client_secret(state: AppState) -> str:
@@ -26,8 +36,6 @@ def franceconnect_client_secret(state: AppState) -> str:
 
 
 def mount_simulator(app: FastAPI, state: AppState) -> None:
-    from federation.simulator import SimulatorClient, create_simulator_app
-
     iss = state.settings.issuer_url
     client = SimulatorClient(
         state.settings.franceconnect_client_id,
@@ -38,13 +46,16 @@ def mount_simulator(app: FastAPI, state: AppState) -> None:
     app.mount("/fc", create_simulator_app(f"{iss}/fc/api/v2", [client]))
 
 
+def sealer(state: AppState) -> seal.Sealer:
+    found = state.extras.get("franceconnect_sealer")
+    return found or state.extras.setdefault("franceconnect_sealer", seal.Sealer(state.settings))
+
+
 def franceconnect_connector(state: AppState) -> FranceConnectConnector | None:
-    """The FranceConnect client, built once per process (it caches FC's discovery and keys)."""
+    """The FranceConnect client (None when FranceConnect is off)."""
     connector = state.extras.get("franceconnect")
     discovery = state.settings.franceconnect_discovery
     if connector is None and state.settings.franceconnect_enabled and discovery:
-        from federation.franceconnect import FranceConnectConnector
-
         iss = state.settings.issuer_url
         connector = state.extras.setdefault(
             "franceconnect",
@@ -59,10 +70,30 @@ def franceconnect_connector(state: AppState) -> FranceConnectConnector | None:
     return connector
 
 
+def connector(state: AppState) -> FranceConnectConnector | None:
+    """The configured connector; also registers the logout hook, in case ``create_app`` has
+    not."""
+    wire_franceconnect(state)
+    return franceconnect_connector(state)
+
+
 def wire_franceconnect(state: AppState) -> None:
     """Make /logout end the FranceConnect session too (``state.extras["upstream_logout"]``).
     Idempotent; called by ``create_app`` and, as a safety net, by the FranceConnect routes."""
     if state.settings.franceconnect_enabled and "upstream_logout" not in state.extras:
-        from idp.accounts.franceconnect.routes import upstream_logout
-
         state.extras["upstream_logout"] = functools.partial(upstream_logout, state)
+
+
+def upstream_logout(state: AppState, upstream: dict, final_url: str) -> str | None:
+    """FranceConnect's logout URL for an ended session (``state.extras["upstream_logout"]``)."""
+    id_token = upstream.get("franceconnect_id_token")
+    fc = franceconnect_connector(state)
+    if not id_token or fc is None:
+        return None
+    sealed = sealer(state).seal(seal.LOGOUT, {"f": final_url}, LOGOUT_TTL)
+    try:
+        return fc.logout_url(id_token, sealed)
+    except FranceConnectError as error:
+        # FranceConnect unreachable: the local logout still happened; do not strand the person.
+        log.warning("franceconnect logout skipped: %s", error)
+        return None
