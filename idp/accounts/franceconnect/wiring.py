@@ -1,15 +1,13 @@
 """Wiring of FranceConnect: the connector, the sealer, the logout hook, the simulator mount.
 
-The connector (which caches FranceConnect's discovery and keys) and the sealer are built once
-per process. They live in ``state.extras`` until the application state has typed fields for
+The connector (which caches FranceConnect's discovery and keys) is built once per process. It
+and the logout hook live in ``state.extras`` until the application state has typed fields for
 them; nothing else in this package reads ``state.extras``.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 import logging
 
 from fastapi import FastAPI
@@ -18,6 +16,7 @@ from federation.connector import FranceConnectError
 from federation.franceconnect import FranceConnectConnector
 from federation.simulator import SimulatorClient, create_simulator_app
 from idp.accounts.franceconnect import seal
+from idp.security.sealing import derive_key
 from idp.state import AppState
 
 log = logging.getLogger("educonnect.franceconnect")
@@ -31,8 +30,7 @@ def franceconnect_client_secret(state: AppState) -> str:
     settings = state.settings
     if settings.franceconnect_client_secret:
         return settings.franceconnect_client_secret
-    key = settings.secrets["secret_key"].encode()
-    return hmac.new(key, b"franceconnect-simulator", hashlib.sha256).hexdigest()
+    return derive_key(settings.secrets["secret_key"], "franceconnect-simulator").hex()
 
 
 def mount_simulator(app: FastAPI, state: AppState) -> None:
@@ -47,8 +45,7 @@ def mount_simulator(app: FastAPI, state: AppState) -> None:
 
 
 def sealer(state: AppState) -> seal.Sealer:
-    found = state.extras.get("franceconnect_sealer")
-    return found or state.extras.setdefault("franceconnect_sealer", seal.Sealer(state.settings))
+    return seal.Sealer(state.seals)
 
 
 def franceconnect_connector(state: AppState) -> FranceConnectConnector | None:
