@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 
+import httpx
 from fastapi import FastAPI
 
 from federation.connector import FranceConnectError
@@ -48,22 +49,30 @@ def sealer(state: AppState) -> seal.Sealer:
     return seal.Sealer(state.seals)
 
 
+def make_connector(state: AppState, http: httpx.Client | None = None) -> FranceConnectConnector:
+    """A client for the configured FranceConnect (``http``: its transport, for tests)."""
+    iss = state.settings.issuer_url
+    return FranceConnectConnector(
+        state.settings.franceconnect_discovery,
+        state.settings.franceconnect_client_id,
+        franceconnect_client_secret(state),
+        f"{iss}/franceconnect/callback",
+        f"{iss}/franceconnect/logout-callback",
+        http,
+    )
+
+
+def install_connector(state: AppState, connector: FranceConnectConnector) -> None:
+    """Use ``connector`` from now on (tests watch its HTTP traffic this way)."""
+    state.extras["franceconnect"] = connector
+
+
 def franceconnect_connector(state: AppState) -> FranceConnectConnector | None:
-    """The FranceConnect client (None when FranceConnect is off)."""
+    """The FranceConnect client (None when FranceConnect is off), built once per process."""
     connector = state.extras.get("franceconnect")
-    discovery = state.settings.franceconnect_discovery
-    if connector is None and state.settings.franceconnect_enabled and discovery:
-        iss = state.settings.issuer_url
-        connector = state.extras.setdefault(
-            "franceconnect",
-            FranceConnectConnector(
-                discovery,
-                state.settings.franceconnect_client_id,
-                franceconnect_client_secret(state),
-                f"{iss}/franceconnect/callback",
-                f"{iss}/franceconnect/logout-callback",
-            ),
-        )
+    settings = state.settings
+    if connector is None and settings.franceconnect_enabled and settings.franceconnect_discovery:
+        connector = state.extras.setdefault("franceconnect", make_connector(state))
     return connector
 
 
