@@ -1,17 +1,21 @@
 """FranceConnect login against the simulator over real HTTP (DESIGN.md §4.4): first-time linking
-(children's birth dates + SMS code), later logins straight in, resuming an authorization."""
+(children's birth dates + SMS code), later logins straight in, resuming an authorization; no
+database connection held while the callback waits for FranceConnect."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import date
 
+import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from federation.simulator.identities import IDENTITIES_BY_KEY
+from idp.accounts.franceconnect.wiring import install_connector, make_connector
 from idp.accounts.models import (
     Account,
     AccountGuardian,
@@ -225,3 +229,60 @@ class TestFirstLogin:
             "/userinfo", headers={"Authorization": f"Bearer {tokens.json()['access_token']}"}
         ).json()
         assert sorted(child["given_name"] for child in userinfo["children"]) == ["Inès", "Léo"]
+
+
+# -- no connection held while FranceConnect answers ------------------------------------------------
+class CheckedOut:
+    """How many pooled connections of an engine are checked out right now."""
+
+    def __init__(self, engine) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+        event.listen(engine, "checkout", self._out)
+        event.listen(engine, "checkin", self._in)
+
+    def _out(self, *_args) -> None:
+        with self._lock:
+            self.count += 1
+
+    def _in(self, *_args) -> None:
+        with self._lock:
+            self.count -= 1
+
+
+class Watched(httpx.BaseTransport):
+    """The real transport, noting the checked-out connections at each request it sends."""
+
+    def __init__(self, checked_out: CheckedOut) -> None:
+        self._inner = httpx.HTTPTransport()
+        self._checked_out = checked_out
+        self.calls: list[tuple[str, int]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append((request.url.path, self._checked_out.count))
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+@pytest.fixture
+def transport(idp) -> Iterator[Watched]:
+    watched = Watched(CheckedOut(idp.state.engine))
+    http = httpx.Client(transport=watched, follow_redirects=False, timeout=10.0)
+    install_connector(idp.state, make_connector(idp.state, http))
+    yield watched
+    http.close()
+
+
+def test_callback_holds_no_connection_while_calling_franceconnect(idp, transport, browser):
+    camille(idp.state)
+    callback = browser.to_callback()
+    transport.calls.clear()  # the login redirect's discovery fetch is not the point here
+    response = browser.get(callback)
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/franceconnect/rattachement"  # the db was used
+    paths = [path for path, _ in transport.calls]
+    assert any(path.endswith("/token") for path in paths), paths
+    assert any(path.endswith("/userinfo") for path in paths), paths
+    assert transport.calls and all(held == 0 for _, held in transport.calls), transport.calls
