@@ -23,6 +23,7 @@ from idp.accounts.models import (
     ActivationRoute,
     FederatedIdentity,
 )
+from idp.db import transaction
 from idp.settings import Settings
 from tests.accounts import helpers as h
 from tests.support.franceconnect import FcBrowser, LiveIdp, assert_page_basics, live_idp, query
@@ -77,12 +78,12 @@ def link_through_pages(browser: FcBrowser, callback: str, dates: list[str], mobi
 
 
 def accounts(state) -> list[Account]:
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         return list(db.scalars(select(Account)))
 
 
 def links(state, account_id: str) -> set[str]:
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         return set(
             db.scalars(
                 select(AccountGuardian.guardian_id).where(AccountGuardian.account_id == account_id)
@@ -112,7 +113,7 @@ class TestFirstLogin:
         # FranceConnect's address, unknown to the schools: kept, but to be confirmed.
         assert (account.email, account.email_verified) == (CAMILLE.email, False)
         assert links(state, account.id) == {*first.guardian_ids, *second.guardian_ids}
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             identity = db.scalar(select(FederatedIdentity))
             assert (identity.provider, identity.subject, identity.account_id) == (
                 "franceconnect",
@@ -160,7 +161,7 @@ class TestFirstLogin:
     def test_keeps_an_active_accounts_password(self, idp, browser):
         state = idp.state
         family = h.notify(state, camille(state), username="c.martin42")
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             active = db.get(Account, family.account_id)
             active.state, active.activated_at = AccountState.active, state.clock.now()
         link_through_pages(browser, browser.to_callback(), ["2012-04-02", "2015-09-30"])
