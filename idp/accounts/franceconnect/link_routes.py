@@ -33,7 +33,7 @@ from idp.accounts.franceconnect.pages import failed_page
 from idp.accounts.franceconnect.wiring import sealer
 from idp.accounts.journeys import otp
 from idp.accounts.sessions import ACR_FRANCECONNECT, sign_in
-from idp.deps import CheckedForm, Db, ReadDb, State, client_ip
+from idp.deps import CheckedForm, ReadDb, State, client_ip
 from idp.i18n import _
 from idp.registry.models import Guardian
 from idp.state import AppState
@@ -149,7 +149,16 @@ def _birthdates_page(
 
 
 @router.post("/franceconnect/rattachement")
-def birthdates_submit(request: Request, state: State, db: Db, values: PostedBirthdates) -> Response:
+def birthdates_submit(request: Request, state: State, values: PostedBirthdates) -> Response:
+    # Transitional, until the outbox lands on main: the messenger's gateway joins the ambient
+    # unit of work, whereas with ``db: Db`` it would wait for this request's SQLite write lock.
+    with state.uow() as db:
+        return _birthdates_submit(state, db, request, values)
+
+
+def _birthdates_submit(
+    state: AppState, db: Session, request: Request, values: list[str]
+) -> Response:
     link = _load(state, request)
     if link is None:
         return _failed(state, request, EXPIRED, None)
@@ -232,7 +241,14 @@ def _code_page(
 
 
 @router.post("/franceconnect/code")
-def code_submit(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
+def code_submit(request: Request, state: State, form: CheckedForm) -> Response:
+    # Transitional, until the outbox lands on main: the messenger's gateway joins the ambient
+    # unit of work, whereas with ``db: Db`` it would wait for this request's SQLite write lock.
+    with state.uow() as db:
+        return _code_submit(state, db, request, form)
+
+
+def _code_submit(state: AppState, db: Session, request: Request, form: dict[str, str]) -> Response:
     link = _code_link(state, request)
     if isinstance(link, Response):
         return link

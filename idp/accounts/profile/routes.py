@@ -10,6 +10,7 @@ Accounts without a password (FranceConnect only) are told where their password l
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from idp.accounts.journeys import common as journey
@@ -121,7 +122,14 @@ def email_form(request: Request, state: State, db: ReadDb) -> Response:
 
 
 @router.post("/compte/courriel")
-def email_submit(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
+def email_submit(request: Request, state: State, form: CheckedForm) -> Response:
+    # Transitional, until the outbox lands on main: the messenger's gateway joins the ambient
+    # unit of work, whereas with ``db: Db`` it would wait for this request's SQLite write lock.
+    with state.uow() as db:
+        return _email_submit(state, db, request, form)
+
+
+def _email_submit(state: AppState, db: Session, request: Request, form: dict[str, str]) -> Response:
     found = signed_in(state, db, request)
     if isinstance(found, Response):
         return found
@@ -161,7 +169,16 @@ def email_link(request: Request, state: State, jeton: str | None = None) -> Resp
 
 
 @router.post("/compte/courriel/confirmer")
-def email_confirm(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
+def email_confirm(request: Request, state: State, form: CheckedForm) -> Response:
+    # Transitional, until the outbox lands on main: the messenger's gateway joins the ambient
+    # unit of work, whereas with ``db: Db`` it would wait for this request's SQLite write lock.
+    with state.uow() as db:
+        return _email_confirm(state, db, request, form)
+
+
+def _email_confirm(
+    state: AppState, db: Session, request: Request, form: dict[str, str]
+) -> Response:
     link = email_links.consume(state, db, email_links.EMAIL_CHANGE, form.get("jeton"))
     account = db.get(Account, link.account_id) if link else None
     if link is None or account is None or account.state != AccountState.active:
