@@ -212,3 +212,31 @@ def test_documents_are_cached_and_an_unknown_kid_refetches_the_jwks_once(simulat
             connector.handle_callback(params, state, nonce)
     assert fetched.count("/api/v2/.well-known/openid-configuration") == 1
     assert fetched.count("/api/v2/jwks") == 2
+
+
+def test_logout_url_uses_the_discovery_document_it_has_even_past_its_ttl(simulator, browser):
+    """The IdP builds the logout URL while it ends its own session, in a transaction: no call
+    to FranceConnect then, as long as one discovery document was ever fetched."""
+    fetched: list[str] = []
+    with (
+        httpx.Client(event_hooks={"request": [lambda r: fetched.append(r.url.path)]}) as http,
+        FranceConnectConnector(
+            discovery_url=simulator.discovery_url,
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            redirect_uri=REDIRECT_URI,
+            post_logout_redirect_uri=POST_LOGOUT_REDIRECT_URI,
+            http=http,
+            cache_ttl=0,  # every document is stale at once
+        ) as connector,
+    ):
+        params, state, nonce = _login(connector, browser)
+        identity = connector.handle_callback(params, state, nonce)
+        fetched.clear()
+        logout_state, _ = connector.new_state_and_nonce()
+        url = connector.logout_url(identity.id_token, logout_state)
+        assert fetched == []
+        connector.login_url(*connector.new_state_and_nonce())
+        assert fetched == ["/api/v2/.well-known/openid-configuration"]  # the TTL is past
+    response = browser.http.get(url)
+    assert response.headers["location"] == f"{POST_LOGOUT_REDIRECT_URI}?state={logout_state}"
