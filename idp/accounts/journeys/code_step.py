@@ -1,0 +1,106 @@
+"""The SMS code step that self-registration, recovery and the mobile change share: one page
+(``accounts/code.html``), one set of error sentences, one way to check the code posted.
+
+A journey describes its page once (``CodePage``); its progress token carries the challenge id
+as ``ch``. The FranceConnect linking page has its own template but can use ``code_error``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import Response
+
+from idp.accounts.journeys import otp
+from idp.accounts.journeys.common import Step, hidden, page
+from idp.i18n import _, ngettext
+from idp.state import AppState
+
+#: What a refused code means to the person, by ``otp.Result.reason`` (``wrong`` says how many
+#: tries are left).
+CODE_ERRORS = {
+    "malformed": _("Saisissez les 6 chiffres du code reçu par SMS."),
+    "expired": _("Ce code a expiré. Demandez un nouveau code."),
+    "exhausted": _("Trop d'essais : ce code n'est plus valable. Demandez un nouveau code."),
+    "used": _("Ce code n'est plus valable. Demandez un nouveau code."),
+    "unknown": _("Ce code n'est plus valable. Demandez un nouveau code."),
+}
+
+
+def code_error(result: otp.Result) -> str:
+    if result.reason == "wrong":
+        return ngettext(
+            "Code incorrect. Il vous reste %(left)s essai.",
+            "Code incorrect. Il vous reste %(left)s essais.",
+            result.attempts_left,
+        ) % {"left": result.attempts_left}
+    return CODE_ERRORS.get(result.reason, CODE_ERRORS["unknown"])
+
+
+@dataclass(frozen=True)
+class CodePage:
+    """What differs between the journeys' code pages."""
+
+    title: str
+    action: str
+    resend_action: str
+    intro: str
+    #: ``(current, total, name, next)`` for the stepper, when the journey shows one.
+    step: tuple[int, int, str, str] | None = None
+    #: What the destination shown is (the template says « Numéro » by default).
+    masked_label: str | None = None
+    #: The intro after a refused code, when it should say more than ``intro``.
+    retry_intro: str | None = None
+
+    def render(
+        self,
+        state: AppState,
+        request: Request,
+        masked: str,
+        fields: dict[str, str],
+        *,
+        error: str | None = None,
+        resent: bool = False,
+    ) -> Response:
+        """The page, for the code sent to ``masked``; ``fields`` are its hidden fields."""
+        context = {
+            "title": self.title,
+            "step": self.step,
+            "masked": masked,
+            "masked_label": self.masked_label,
+            "errors": {"code": error} if error else {},
+            "resent": resent,
+            "hidden": fields,
+            "action": self.action,
+            "resend_action": self.resend_action,
+            "intro": (self.retry_intro or self.intro) if error else self.intro,
+        }
+        return page(state, request, "code.html", context, 400 if error else 200)
+
+    def refused(
+        self, state: AppState, request: Request, step: Step, masked: str, result: otp.Result
+    ) -> Response:
+        """The same page again, saying why the code was refused."""
+        fields = hidden(step.auth, progress=step.token)
+        return self.render(state, request, masked, fields, error=code_error(result))
+
+    def verify(
+        self,
+        state: AppState,
+        db: Session,
+        request: Request,
+        step: Step,
+        code: str,
+        masked: str,
+        *,
+        purpose: otp.Purpose,
+        subject: str | None = None,
+    ) -> otp.Result | Response:
+        """Check ``code`` against the challenge of ``step``: the result when it is right, else
+        this page again with the reason."""
+        result = otp.verify(
+            state, db, step.data.get("ch") or "-", code, purpose=purpose, subject=subject
+        )
+        return result if result.ok else self.refused(state, request, step, masked, result)
