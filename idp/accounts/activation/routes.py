@@ -13,6 +13,8 @@ again at the next login. The birth-date step allows 5 tries an hour per account.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -49,10 +51,18 @@ NONE_CONFIRMED = _(
 )
 
 
+@dataclass(frozen=True)
+class _Notified:
+    auth: str | None
+    session: SessionData
+    account: Account
+
+
 def _signed_in(
     state: AppState, db: Session, request: Request, auth: str | None
-) -> tuple[SessionData, Account] | Response:
-    """The notified account of the session, or where to go instead."""
+) -> _Notified | Response:
+    """The notified account of the session, or where to go instead; ``auth`` as received."""
+    auth = journey.valid_auth(state, auth)
     found = journey.signed_in(state, db, request)
     if found is None:
         return journey.login_redirect(auth)
@@ -64,7 +74,7 @@ def _signed_in(
             if step
             else journey.resume(state, db, request, auth, journey.redirect("/"))
         )
-    return session, account
+    return _Notified(auth, session, account)
 
 
 def _children(db: Session, account: Account) -> list[kids.Child]:
@@ -123,11 +133,10 @@ def _password_page(
 
 @router.get("/activation")
 def activation_start(request: Request, state: State, db: Db, auth: str | None = None) -> Response:
-    auth = journey.valid_auth(state, auth)
     found = _signed_in(state, db, request, auth)
     if isinstance(found, Response):
         return found
-    session, account = found
+    session, account, auth = found.session, found.account, found.auth
     if left := state.stores.throttle.locked_for(db, f"activation:{account.id}"):
         return journey.too_many(state, request, left)
     if account.kind == AccountKind.guardian and _children(db, account):
@@ -137,11 +146,10 @@ def activation_start(request: Request, state: State, db: Db, auth: str | None = 
 
 @router.post("/activation/enfants")
 def activation_children(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
-    auth = journey.valid_auth(state, form.get("auth"))
-    found = _signed_in(state, db, request, auth)
+    found = _signed_in(state, db, request, form.get("auth"))
     if isinstance(found, Response):
         return found
-    session, account = found
+    session, account, auth = found.session, found.account, found.auth
     key = f"activation:{account.id}"
     if left := state.stores.throttle.locked_for(db, key):
         return journey.too_many(state, request, left)
@@ -207,11 +215,10 @@ def _report(state: AppState, db: Session, account: Account, child: kids.Child) -
 
 @router.post("/activation/mot-de-passe")
 def activation_password(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
-    auth = journey.valid_auth(state, form.get("auth"))
-    found = _signed_in(state, db, request, auth)
+    found = _signed_in(state, db, request, form.get("auth"))
     if isinstance(found, Response):
         return found
-    session, account = found
+    session, account, auth = found.session, found.account, found.auth
     step = journey.posted_step(
         state, form, KIND, "children", restart="/activation", session=session
     )

@@ -7,14 +7,16 @@ as ``ch``. The FranceConnect linking page has its own template but can use ``cod
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.accounts.journeys import otp
-from idp.accounts.journeys.common import Step, hidden, page
+from idp.accounts.journeys.common import Step, hidden, page, seal_progress
 from idp.i18n import _, ngettext
 from idp.state import AppState
 
@@ -47,6 +49,9 @@ class CodePage:
     action: str
     resend_action: str
     intro: str
+    purpose: otp.Purpose
+    #: What the page shows of the destination, from the step's progress data.
+    shown: Callable[[dict[str, Any]], str]
     #: ``(current, total, name, next)`` for the stepper, when the journey shows one.
     step: tuple[int, int, str, str] | None = None
     #: What the destination shown is (the template says « Numéro » by default).
@@ -58,33 +63,39 @@ class CodePage:
         self,
         state: AppState,
         request: Request,
-        masked: str,
-        fields: dict[str, str],
+        step: Step,
         *,
         error: str | None = None,
         resent: bool = False,
     ) -> Response:
-        """The page, for the code sent to ``masked``; ``fields`` are its hidden fields."""
+        """The page of ``step`` (whose progress names the challenge as ``ch``)."""
         context = {
             "title": self.title,
             "step": self.step,
-            "masked": masked,
+            "masked": self.shown(step.data),
             "masked_label": self.masked_label,
             "errors": {"code": error} if error else {},
             "resent": resent,
-            "hidden": fields,
+            "hidden": hidden(step.auth, progress=step.token),
             "action": self.action,
             "resend_action": self.resend_action,
             "intro": (self.retry_intro or self.intro) if error else self.intro,
         }
         return page(state, request, "code.html", context, 400 if error else 200)
 
-    def refused(
-        self, state: AppState, request: Request, step: Step, masked: str, result: otp.Result
+    def sent(
+        self,
+        state: AppState,
+        request: Request,
+        kind: str,
+        auth: str | None,
+        data: dict[str, Any],
+        *,
+        resent: bool = False,
     ) -> Response:
-        """The same page again, saying why the code was refused."""
-        fields = hidden(step.auth, progress=step.token)
-        return self.render(state, request, masked, fields, error=code_error(result))
+        """The page after a code was sent: ``data`` (with ``ch``) becomes the step's progress."""
+        token = seal_progress(state, kind, {**data, "step": "code"})
+        return self.render(state, request, Step(auth, data, token), resent=resent)
 
     def verify(
         self,
@@ -92,15 +103,19 @@ class CodePage:
         db: Session,
         request: Request,
         step: Step,
-        code: str,
-        masked: str,
+        form: dict[str, str],
         *,
-        purpose: otp.Purpose,
         subject: str | None = None,
     ) -> otp.Result | Response:
-        """Check ``code`` against the challenge of ``step``: the result when it is right, else
-        this page again with the reason."""
-        result = otp.verify(
-            state, db, step.data.get("ch") or "-", code, purpose=purpose, subject=subject
-        )
-        return result if result.ok else self.refused(state, request, step, masked, result)
+        """Check the code posted against the challenge of ``step``: the result when it is
+        right, else this page again with the reason."""
+        challenge = step.data.get("ch") or "-"
+        code = form.get("code", "")
+        result = otp.verify(state, db, challenge, code, purpose=self.purpose, subject=subject)
+        return result if result.ok else self.refused(state, request, step, result)
+
+    def refused(
+        self, state: AppState, request: Request, step: Step, result: otp.Result
+    ) -> Response:
+        """The same page again, saying why the code was refused."""
+        return self.render(state, request, step, error=code_error(result))

@@ -32,6 +32,8 @@ CODE_PAGE = CodePage(
     intro=_(
         "Nous avons envoyé un code par SMS à votre nouveau numéro. Saisissez-le pour le confirmer."
     ),
+    purpose=otp.Purpose.mobile_change,
+    shown=lambda progress: otp.mask(progress["m"]),
 )
 
 
@@ -76,26 +78,35 @@ def mobile_submit(request: Request, state: State, db: Db, form: CheckedForm) -> 
     if mobile is None:
         error = _("Numéro de téléphone mobile incorrect. Exemple : 06 12 34 56 78")
         return _form(state, request, account, raw, error)
-    return _send_code(state, db, request, session, account, mobile)
+    return _send_code(state, db, request, session.sid, account, mobile)
 
 
-@router.post("/compte/mobile/renvoyer")
-def mobile_resend(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
+def _posted(
+    state: AppState, db: Session, request: Request, form: dict[str, str]
+) -> tuple[journey.Step, Account] | Response:
+    """The code step posted by the signed-in account whose session it is bound to."""
     found = _account(state, db, request)
     if found is None:
         return journey.login_redirect(None)
     session, account = found
     step = journey.posted_step(state, form, KIND, "code", restart=START, session=session)
-    if isinstance(step, Response):
-        return step
-    return _send_code(state, db, request, session, account, step.data["m"], resent=True)
+    return step if isinstance(step, Response) else (step, account)
+
+
+@router.post("/compte/mobile/renvoyer")
+def mobile_resend(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
+    posted = _posted(state, db, request, form)
+    if isinstance(posted, Response):
+        return posted
+    step, account = posted
+    return _send_code(state, db, request, step.data["sid"], account, step.data["m"], resent=True)
 
 
 def _send_code(
     state: AppState,
     db: Session,
     request: Request,
-    session: SessionData,
+    sid: str,
     account: Account,
     mobile: str,
     resent: bool = False,
@@ -105,39 +116,28 @@ def _send_code(
             state,
             db,
             otp.Purpose.mobile_change,
-            f"account:{account.id}:{mobile}",
+            _subject(account, mobile),
             mobile,
             ip=client_ip(request),
         )
     except otp.OtpRateLimited as exc:
         return journey.too_many(state, request, exc.retry_after, START)
-    token = journey.seal_progress(
-        state, KIND, {"step": "code", "ch": challenge, "m": mobile, "sid": session.sid}
-    )
-    fields = journey.hidden(None, progress=token)
-    return CODE_PAGE.render(state, request, otp.mask(mobile), fields, resent=resent)
+    data = {"ch": challenge, "m": mobile, "sid": sid}
+    return CODE_PAGE.sent(state, request, KIND, None, data, resent=resent)
+
+
+def _subject(account: Account, mobile: str) -> str:
+    return f"account:{account.id}:{mobile}"
 
 
 @router.post("/compte/mobile/code")
 def mobile_code(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
-    found = _account(state, db, request)
-    if found is None:
-        return journey.login_redirect(None)
-    session, account = found
-    step = journey.posted_step(state, form, KIND, "code", restart=START, session=session)
-    if isinstance(step, Response):
-        return step
+    posted = _posted(state, db, request, form)
+    if isinstance(posted, Response):
+        return posted
+    step, account = posted
     mobile = step.data["m"]
-    result = CODE_PAGE.verify(
-        state,
-        db,
-        request,
-        step,
-        form.get("code", ""),
-        otp.mask(mobile),
-        purpose=otp.Purpose.mobile_change,
-        subject=f"account:{account.id}:{mobile}",
-    )
+    result = CODE_PAGE.verify(state, db, request, step, form, subject=_subject(account, mobile))
     if isinstance(result, Response):
         return result
     account.phone_number, account.phone_number_verified = mobile, True

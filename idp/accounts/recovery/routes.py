@@ -47,6 +47,8 @@ CODE_PAGE = CodePage(
         "enregistré, ou un lien par courriel à l'adresse enregistrée. Saisissez le code "
         "ci-dessous, ou ouvrez le lien reçu."
     ),
+    purpose=otp.Purpose.recovery,
+    shown=lambda progress: progress["u"],
     masked_label=_("Compte"),
     retry_intro=_("Saisissez le code reçu par SMS, ou ouvrez le lien reçu par courriel."),
 )
@@ -154,8 +156,8 @@ def _send_code(
         target_type="account",
         target_id=account.id if account else None,
     )
-    token = journey.seal_progress(state, KIND, {"step": "code", "ch": challenge, "u": username})
-    return CODE_PAGE.render(state, request, username, {"progress": token}, resent=resent)
+    data = {"ch": challenge, "u": username}
+    return CODE_PAGE.sent(state, request, KIND, None, data, resent=resent)
 
 
 def _issue(
@@ -194,16 +196,12 @@ def forgot_password_code(request: Request, state: State, db: Db, form: CheckedFo
     step = journey.posted_step(state, form, KIND, "code", restart=START)
     if isinstance(step, Response):
         return step
-    username = step.data["u"]
-    code = form.get("code", "")
-    result = CODE_PAGE.verify(
-        state, db, request, step, code, username, purpose=otp.Purpose.recovery
-    )
+    result = CODE_PAGE.verify(state, db, request, step, form)
     if isinstance(result, Response):
         return result
     account_id = (result.subject or "").removeprefix("account:")
     if db.get(Account, account_id) is None:  # a decoy's code, or the account is gone
-        return CODE_PAGE.refused(state, request, step, username, otp.Result(False, "unknown"))
+        return CODE_PAGE.refused(state, request, step, otp.Result(False, "unknown"))
     progress = {"step": "verified", "acct": account_id}
     token = journey.seal_progress(state, KIND, progress, ttl=VERIFIED_TTL)
     return _new_password_page(state, request, {"progress": token}, {})

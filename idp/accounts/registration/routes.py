@@ -43,6 +43,8 @@ CODE_PAGE = CodePage(
         "Si ce numéro est celui que vous avez donné à l'école et qu'il correspond à vos nom et"
         " prénom, vous allez recevoir un code par SMS."
     ),
+    purpose=otp.Purpose.registration,
+    shown=lambda progress: otp.mask(progress["m"]),
     step=(2, STEPS, _("Code reçu par SMS"), _("Les dates de naissance de vos enfants")),
 )
 
@@ -125,11 +127,8 @@ def _send_code(
         with messages_in(db):
             messenger(state).sms(mobile, "registration_existing")
     state.audit.record(db, "registration.code_requested", ip=client_ip(request))
-    token = journey.seal_progress(
-        state, KIND, {"step": "code", "ch": challenge, "m": mobile, "g": given, "f": family}
-    )
-    fields = journey.hidden(auth, progress=token)
-    return CODE_PAGE.render(state, request, otp.mask(mobile), fields, resent=resent)
+    data = {"ch": challenge, "m": mobile, "g": given, "f": family}
+    return CODE_PAGE.sent(state, request, KIND, auth, data, resent=resent)
 
 
 @router.post("/inscription/renvoyer")
@@ -146,17 +145,7 @@ def registration_code(request: Request, state: State, db: Db, form: CheckedForm)
     step = journey.posted_step(state, form, KIND, "code", restart=START)
     if isinstance(step, Response):
         return step
-    mobile = step.data["m"]
-    result = CODE_PAGE.verify(
-        state,
-        db,
-        request,
-        step,
-        form.get("code", ""),
-        otp.mask(mobile),
-        purpose=otp.Purpose.registration,
-        subject=mobile,
-    )
+    result = CODE_PAGE.verify(state, db, request, step, form, subject=step.data["m"])
     if isinstance(result, Response):
         return result
     token = journey.seal_progress(state, KIND, {**step.data, "step": "sms", "ch": None})
