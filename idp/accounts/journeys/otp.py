@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from idp.accounts.journeys.models import OtpChallenge
 from idp.accounts.journeys.sending import messages_in
+from idp.security.sealing import derive_key
 from idp.state import AppState
 
 TTL_SECONDS = 10 * 60
@@ -69,9 +70,7 @@ class Result:
 
 
 def _key(state: AppState) -> bytes:
-    return hmac.new(
-        state.settings.secrets["secret_key"].encode(), b"educonnect/otp/v1", hashlib.sha256
-    ).digest()
+    return derive_key(state.settings.secrets["secret_key"], "otp")
 
 
 def _digest(state: AppState, challenge_id: str, code: str) -> str:
