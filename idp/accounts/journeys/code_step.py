@@ -46,8 +46,9 @@ class CodePage:
     """What differs between the journeys' code pages."""
 
     title: str
-    action: str
-    resend_action: str
+    #: The journey's path: the code is posted to ``{path}/code``, a new one asked at
+    #: ``{path}/renvoyer``.
+    path: str
     intro: str
     purpose: otp.Purpose
     #: What the page shows of the destination, from the step's progress data.
@@ -77,8 +78,8 @@ class CodePage:
             "errors": {"code": error} if error else {},
             "resent": resent,
             "hidden": hidden(step.auth, progress=step.token),
-            "action": self.action,
-            "resend_action": self.resend_action,
+            "action": f"{self.path}/code",
+            "resend_action": f"{self.path}/renvoyer",
             "intro": (self.retry_intro or self.intro) if error else self.intro,
         }
         return page(state, request, "code.html", context, 400 if error else 200)

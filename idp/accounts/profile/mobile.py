@@ -27,8 +27,7 @@ START = "/compte/mobile"
 BACK = (_("Retour à mon compte"), "/compte")
 CODE_PAGE = CodePage(
     title=_("Changer mon numéro de mobile"),
-    action="/compte/mobile/code",
-    resend_action="/compte/mobile/renvoyer",
+    path=START,
     intro=_(
         "Nous avons envoyé un code par SMS à votre nouveau numéro. Saisissez-le pour le confirmer."
     ),

@@ -40,8 +40,7 @@ SENT_USERNAME = _(
 )
 CODE_PAGE = CodePage(
     title=_("Mot de passe oublié"),
-    action="/mot-de-passe-oublie/code",
-    resend_action="/mot-de-passe-oublie/renvoyer",
+    path=START,
     intro=_(
         "Si ce compte existe, nous avons envoyé un code par SMS au numéro de mobile "
         "enregistré, ou un lien par courriel à l'adresse enregistrée. Saisissez le code "

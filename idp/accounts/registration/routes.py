@@ -37,8 +37,7 @@ STARTS_PER_ADDRESS = 10
 WINDOW = 3600
 CODE_PAGE = CodePage(
     title=_("Créer mon compte ÉduConnect"),
-    action="/inscription/code",
-    resend_action="/inscription/renvoyer",
+    path=START,
     intro=_(
         "Si ce numéro est celui que vous avez donné à l'école et qu'il correspond à vos nom et"
         " prénom, vous allez recevoir un code par SMS."
