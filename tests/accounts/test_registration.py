@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from idp.accounts.models import Account, AccountGuardian, AccountState, ActivationRoute
 from idp.db import transaction
+from idp.registry.models import Guardianship
 from tests.accounts import helpers as h
 from tests.support.oidc import pkce, query
 
@@ -229,6 +230,15 @@ class TestChildrenAndPassword:
             for _ in range(6)
         ]
         assert statuses == [400] * 5 + [429]
+
+    def test_records_that_changed_since_the_code_are_answered_not_crashed_on(self, client, state):
+        page = self._children_page(client, state)
+        name = re.search(r'name="(birthdate_[^"]+)"', page.text).group(1)
+        with transaction(state.sessions) as db:
+            for link in db.scalars(select(Guardianship)):
+                link.legal_guardian_rank = None  # no longer the legal guardian of anyone
+        response = h.post_form(client, page.text, "/inscription/enfants", **{name: "03/05/2012"})
+        assert response.status_code == 409
 
     def test_replayed_final_step_does_not_create_a_second_account(self, client, state):
         page = self._children_page(client, state)

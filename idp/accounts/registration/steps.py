@@ -35,6 +35,8 @@ ALREADY = _(
     "passe, utilisez « Identifiant oublié » ou « Mot de passe oublié »."
 )
 
+CHILDREN_LINKS = [(_("Identifiant oublié"), "/identifiant-oublie"), (_("Se connecter"), "/login")]
+
 
 def _guardians(
     state: AppState, db: Session, request: Request, progress: dict[str, Any], links: list
@@ -58,8 +60,7 @@ def children_page(
     values: dict | None = None,
     status: int = 200,
 ) -> Response:
-    links = [(_("Identifiant oublié"), "/identifiant-oublie"), (_("Se connecter"), "/login")]
-    guardians = _guardians(state, db, request, progress, links)
+    guardians = _guardians(state, db, request, progress, CHILDREN_LINKS)
     if isinstance(guardians, Response):
         return guardians
     context = {
@@ -80,7 +81,10 @@ def registration_children(request: Request, state: State, db: Db, form: CheckedF
     key = f"register:dates:{progress['m']}"
     if left := state.stores.throttle.locked_for(db, key):
         return journey.too_many(state, request, left, START)
-    guardians = matching_guardians(db, progress["g"], progress["f"], progress["m"])
+    # The records may have changed since the code (or an account been made meanwhile).
+    guardians = _guardians(state, db, request, progress, CHILDREN_LINKS)
+    if isinstance(guardians, Response):
+        return guardians
     children = kids.children_of_guardians(db, [g.id for g in guardians])
     values = kids.typed_birthdates(form, children)
     errors, mismatch = kids.check_birthdates(form, children)
