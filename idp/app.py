@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from idp.accounts.passwords import Passwords
 from idp.clock import Clock
 from idp.db import make_engine, make_session_factory
+from idp.i18n import _
 from idp.oidc.interaction import Interactions
 from idp.oidc.keys import KeyManager
 from idp.oidc.server import Server
@@ -44,8 +45,8 @@ _JSON_PREFIXES = (
 )
 
 _PAGE_ERRORS = {
-    404: ("Page introuvable", "La page que vous cherchez n'existe pas ou a été déplacée."),
-    405: ("Action impossible", "Cette page ne peut pas être utilisée de cette façon."),
+    404: (_("Page introuvable"), _("La page que vous cherchez n'existe pas ou a été déplacée.")),
+    405: (_("Action impossible"), _("Cette page ne peut pas être utilisée de cette façon.")),
 }
 
 
@@ -170,7 +171,7 @@ def _add_error_handlers(app: FastAPI, state: AppState) -> None:
                 {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
             )
         title, message = _PAGE_ERRORS.get(
-            exc.status_code, ("Erreur", "La demande n'a pas pu aboutir.")
+            exc.status_code, (_("Erreur"), _("La demande n'a pas pu aboutir."))
         )
         return state.templates.error_page(request, title, message, exc.status_code, back_url="/")
 
@@ -180,8 +181,8 @@ def _add_error_handlers(app: FastAPI, state: AppState) -> None:
             return JSONResponse({"detail": exc.errors()}, status_code=422)
         return state.templates.error_page(
             request,
-            "Demande incorrecte",
-            "Les informations envoyées sont incomplètes ou incorrectes.",
+            _("Demande incorrecte"),
+            _("Les informations envoyées sont incomplètes ou incorrectes."),
             400,
         )
 
@@ -192,8 +193,8 @@ def _add_error_handlers(app: FastAPI, state: AppState) -> None:
             return JSONResponse({"error": "server_error"}, status_code=500)
         return state.templates.error_page(
             request,
-            "Service momentanément indisponible",
-            "Une erreur inattendue s'est produite. Réessayez dans quelques minutes.",
+            _("Service momentanément indisponible"),
+            _("Une erreur inattendue s'est produite. Réessayez dans quelques minutes."),
             500,
         )
 
