@@ -40,11 +40,11 @@ ALLOWED = {
     **{("idp/registry/identifiers.py", c): "a letter of the name-folding table" for c in "œŒæÆ"},
     ("idp/registry/codes.py", "aide sociale a l'enfance"): "a folded ONDE value, never shown",
     ("idp/settings.py", "EduConnect <ne-pas-repondre@educonnect.localhost>"): "an address",
-    ("idp/registry/demo.py", "12 rue de la Liberté"): _DEMO,
-    ("idp/registry/demo.py", "Collège Gustave Eiffel"): _DEMO,
-    ("idp/registry/demo.py", "École élémentaire Jean Jaurès"): _DEMO,
-    ("idp/registry/demo.py", "Léa"): _DEMO,
-    ("idp/registry/demo.py", "Inès"): _DEMO,
+    ("idp/demo/registry.py", "12 rue de la Liberté"): _DEMO,
+    ("idp/demo/registry.py", "Collège Gustave Eiffel"): _DEMO,
+    ("idp/demo/registry.py", "École élémentaire Jean Jaurès"): _DEMO,
+    ("idp/demo/registry.py", "Léa"): _DEMO,
+    ("idp/demo/registry.py", "Inès"): _DEMO,
     ("idp/demo/seed.py", "LSUN démo"): _DEMO,
 }
 #: Names, wherever they appear.
