@@ -26,14 +26,16 @@ from idp.accounts.franceconnect.link import LinkRefused, PendingLink, complete_l
 from idp.accounts.franceconnect.match import (
     children_birthdates,
     choose_mobile,
-    parse_birthdate,
     select_by_birthdates,
 )
 from idp.accounts.franceconnect.pages import failed_page
 from idp.accounts.franceconnect.wiring import sealer
 from idp.accounts.journeys import otp
+from idp.accounts.journeys.children import parse_date
+from idp.accounts.journeys.code_step import code_error
+from idp.accounts.journeys.sending import messages_in
 from idp.accounts.sessions import ACR_FRANCECONNECT, sign_in
-from idp.deps import CheckedForm, ReadDb, State, client_ip
+from idp.deps import CheckedForm, Db, ReadDb, State, client_ip
 from idp.i18n import _
 from idp.registry.models import Guardian
 from idp.state import AppState
@@ -62,11 +64,6 @@ NO_MOBILE = _(
     "ou utilisez les identifiants qu'elle vous a remis."
 )
 TOO_MANY_CODES = _("Trop de codes ont été demandés. Réessayez dans une heure.")
-CODE_ERRORS = {
-    "malformed": _("Le code est composé de 6 chiffres."),
-    "wrong": _("Code incorrect. Vérifiez le code reçu par SMS."),
-}
-CODE_DEAD = _("Ce code n'est plus valable. Demandez un nouveau code.")
 CODE_SENT = _("Un nouveau code vous a été envoyé.")
 
 
@@ -149,21 +146,12 @@ def _birthdates_page(
 
 
 @router.post("/franceconnect/rattachement")
-def birthdates_submit(request: Request, state: State, values: PostedBirthdates) -> Response:
-    # Transitional, until the outbox lands on main: the messenger's gateway joins the ambient
-    # unit of work, whereas with ``db: Db`` it would wait for this request's SQLite write lock.
-    with state.uow() as db:
-        return _birthdates_submit(state, db, request, values)
-
-
-def _birthdates_submit(
-    state: AppState, db: Session, request: Request, values: list[str]
-) -> Response:
+def birthdates_submit(request: Request, state: State, db: Db, values: PostedBirthdates) -> Response:
     link = _load(state, request)
     if link is None:
         return _failed(state, request, EXPIRED, None)
     filled = [v for v in values if v.strip()]
-    parsed = [parse_birthdate(v) for v in filled]
+    parsed = [parse_date(v) for v in filled]
     if not filled:
         return _birthdates_page(state, db, request, link, values, NO_DATE)
     if None in parsed:
@@ -197,9 +185,10 @@ def _birthdates_submit(
 
 
 def _send_code(state: AppState, db: Session, mobile: str, ip: str) -> str:
-    return otp.issue(
-        state, db, otp.Purpose.franceconnect_link, subject=mobile, send_to=mobile, ip=ip
-    )
+    with messages_in(db):
+        return otp.issue(
+            state, db, otp.Purpose.franceconnect_link, subject=mobile, send_to=mobile, ip=ip
+        )
 
 
 # -- SMS code ------------------------------------------------------------------------------------
@@ -241,14 +230,7 @@ def _code_page(
 
 
 @router.post("/franceconnect/code")
-def code_submit(request: Request, state: State, form: CheckedForm) -> Response:
-    # Transitional, until the outbox lands on main: the messenger's gateway joins the ambient
-    # unit of work, whereas with ``db: Db`` it would wait for this request's SQLite write lock.
-    with state.uow() as db:
-        return _code_submit(state, db, request, form)
-
-
-def _code_submit(state: AppState, db: Session, request: Request, form: dict[str, str]) -> Response:
+def code_submit(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
     link = _code_link(state, request)
     if isinstance(link, Response):
         return link
@@ -268,7 +250,7 @@ def _code_submit(state: AppState, db: Session, request: Request, form: dict[str,
         subject=link.mobile,
     )
     if not result.ok:
-        return _code_page(state, request, link, CODE_ERRORS.get(result.reason, CODE_DEAD))
+        return _code_page(state, request, link, code_error(result))
     try:
         account = complete_link(state, db, link, link.mobile)
     except LinkRefused as refused:

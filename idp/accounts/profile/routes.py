@@ -10,11 +10,11 @@ Accounts without a password (FranceConnect only) are told where their password l
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from idp.accounts.journeys import common as journey
 from idp.accounts.journeys import email_links
+from idp.accounts.journeys.sending import messages_in
 from idp.accounts.login import password_renewal
 from idp.accounts.models import Account, AccountState
 from idp.accounts.passwords_policy import problems
@@ -122,14 +122,7 @@ def email_form(request: Request, state: State, db: ReadDb) -> Response:
 
 
 @router.post("/compte/courriel")
-def email_submit(request: Request, state: State, form: CheckedForm) -> Response:
-    # Transitional, until the outbox lands on main: the messenger's gateway joins the ambient
-    # unit of work, whereas with ``db: Db`` it would wait for this request's SQLite write lock.
-    with state.uow() as db:
-        return _email_submit(state, db, request, form)
-
-
-def _email_submit(state: AppState, db: Session, request: Request, form: dict[str, str]) -> Response:
+def email_submit(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
     found = signed_in(state, db, request)
     if isinstance(found, Response):
         return found
@@ -146,7 +139,10 @@ def _email_submit(state: AppState, db: Session, request: Request, form: dict[str
         return journey.too_many(state, request, left, "/compte/courriel")
     token = email_links.create(state, db, email_links.EMAIL_CHANGE, account.id, email)
     url = email_links.url(state, "/compte/courriel/confirmer", token)
-    messenger(state).mail(email, "email_change", given_name=account.given_name, url=url, hours=24)
+    with messages_in(db):
+        messenger(state).mail(
+            email, "email_change", given_name=account.given_name, url=url, hours=24
+        )
     state.audit.record(db, "email.change_requested", actor_account_id=account.id)
     text = _(
         "Nous avons envoyé un lien à %(email)s. Ouvrez-le dans les 24 heures pour confirmer "
@@ -156,9 +152,10 @@ def _email_submit(state: AppState, db: Session, request: Request, form: dict[str
 
 
 @router.get("/compte/courriel/confirmer")
-def email_link(request: Request, state: State, jeton: str | None = None) -> Response:
+def email_link(request: Request, state: State, db: ReadDb, jeton: str | None = None) -> Response:
     return journey.email_link_page(
         state,
+        db,
         request,
         email_links.EMAIL_CHANGE,
         jeton,
@@ -169,16 +166,7 @@ def email_link(request: Request, state: State, jeton: str | None = None) -> Resp
 
 
 @router.post("/compte/courriel/confirmer")
-def email_confirm(request: Request, state: State, form: CheckedForm) -> Response:
-    # Transitional, until the outbox lands on main: the messenger's gateway joins the ambient
-    # unit of work, whereas with ``db: Db`` it would wait for this request's SQLite write lock.
-    with state.uow() as db:
-        return _email_confirm(state, db, request, form)
-
-
-def _email_confirm(
-    state: AppState, db: Session, request: Request, form: dict[str, str]
-) -> Response:
+def email_confirm(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
     link = email_links.consume(state, db, email_links.EMAIL_CHANGE, form.get("jeton"))
     account = db.get(Account, link.account_id) if link else None
     if link is None or account is None or account.state != AccountState.active:
@@ -194,9 +182,10 @@ def _email_confirm(
         target_id=account.id,
     )
     if previous and previous.lower() != link.email.lower():
-        messenger(state).mail(
-            previous, "email_changed", given_name=account.given_name, new_email=link.email
-        )
+        with messages_in(db):
+            messenger(state).mail(
+                previous, "email_changed", given_name=account.given_name, new_email=link.email
+            )
     return journey.message(
         state,
         request,
@@ -207,16 +196,11 @@ def _email_confirm(
 
 
 def _invalid_link(state: AppState, request: Request) -> Response:
-    return state.templates.error_page(
-        request,
-        _("Lien invalide ou expiré"),
-        _(
-            "Ce lien n'est plus valable : il a déjà servi, a expiré ou a été remplacé par un plus "
-            "récent. Refaites la demande depuis votre compte."
-        ),
-        400,
-        back_url="/compte/courriel",
+    text = _(
+        "Ce lien n'est plus valable : il a déjà servi, a expiré ou a été remplacé par un plus "
+        "récent. Refaites la demande depuis votre compte."
     )
+    return journey.invalid_link(state, request, text, "/compte/courriel")
 
 
 # The mobile number change and the forced renewal live in their own modules.
