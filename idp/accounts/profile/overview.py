@@ -195,5 +195,7 @@ def format_date(value: date) -> str:
 
 def format_datetime(value: datetime) -> str:
     local = value.astimezone(_PARIS) if _PARIS else value
-    # The pattern is the catalogue's: "le 03/02/2026 à 14:05" reads differently elsewhere.
-    return local.strftime(_("%d/%m/%Y à %H:%M"))
+    return _("%(date)s à %(time)s") % {
+        "date": local.strftime("%d/%m/%Y"),
+        "time": local.strftime("%H:%M"),
+    }
