@@ -9,7 +9,7 @@ A ``post_logout_redirect_uri`` is only followed when registered for the identifi
 from __future__ import annotations
 
 from authlib.common.urls import add_params_to_uri
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
@@ -68,9 +68,7 @@ def _resolve(state: AppState, db: Session, params: dict) -> tuple[Client | None,
 
 @router.get("/logout", operation_id="end_session", response_class=Response)
 @router.post("/logout", operation_id="end_session_post", response_class=Response)
-async def end_session_endpoint(
-    request: Request, state: State, background: BackgroundTasks
-) -> Response:
+async def end_session_endpoint(request: Request, state: State) -> Response:
     """End-session endpoint: ``id_token_hint``, ``post_logout_redirect_uri``, ``state``,
     ``client_id``, ``logout_hint``, ``ui_locales``."""
     if request.method == "POST":
@@ -82,9 +80,7 @@ async def end_session_endpoint(
         from idp.security.csrf import verify_csrf
 
         verify_csrf(request, params.get("csrf_token"))
-    response = await run_in_threadpool(_logout, state, request, params)
-    background.add_task(backchannel.deliver_due, state)
-    return response
+    return await run_in_threadpool(_logout, state, request, params)
 
 
 def _logout(state: AppState, request: Request, params: dict) -> Response:

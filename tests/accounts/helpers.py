@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import select
 
 from idp.accounts.models import Account, AccountGuardian, AccountKind, AccountState
-from idp.messaging.models import OutboxMessage
+from idp.outbox.models import OutboxMessage
 from idp.registry.identifiers import uai_check_letter
 from idp.registry.models import Guardian, Guardianship, Pupil, PupilStatus, School, Source
 from idp.state import AppState

@@ -28,10 +28,10 @@ KIND = "activation"
 RESENDS_PER_HOUR = 3
 
 
-def send_link(state: AppState, account: Account, email: str, token: str) -> None:
+def send_link(state: AppState, db: Session, account: Account, email: str, token: str) -> None:
     url = email_links.url(state, "/activation/courriel", token)
     messenger(state).mail(
-        email, "activation_email", given_name=account.given_name, url=url, hours=24
+        db, email, "activation_email", given_name=account.given_name, url=url, hours=24
     )
 
 
@@ -78,7 +78,7 @@ def _resend(state: AppState, request: Request, form: dict[str, str]) -> Response
         token = email_links.create(
             state, db, email_links.ACTIVATION, account.id, latest.email, dict(latest.payload or {})
         )
-        send_link(state, account, latest.email, token)
+        send_link(state, db, account, latest.email, token)
         state.audit.record(db, "activation.email_resent", actor_account_id=account.id)
         return sent_page(state, request, account, latest.email)
 

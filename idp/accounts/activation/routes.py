@@ -290,6 +290,6 @@ def _password(state: AppState, request: Request, form: dict[str, str]) -> Respon
             return journey.resume(state, request, auth, done)
         payload = {"password_hash": password_hash, "auth": auth, "sid": session.sid}
         token = email_links.create(state, db, email_links.ACTIVATION, account.id, email, payload)
-        activation_email.send_link(state, account, email, token)
+        activation_email.send_link(state, db, account, email, token)
         state.audit.record(db, "activation.email_sent", actor_account_id=account.id)
         return activation_email.sent_page(state, request, account, email)

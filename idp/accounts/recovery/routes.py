@@ -83,9 +83,9 @@ def _forgot_username(state: AppState, request: Request, raw: str) -> Response:
         usernames = [a.username for a in accounts]
         if accounts and "@" in contact:
             # To the address as confirmed, not as typed (the local part may differ in case).
-            messenger(state).mail(accounts[0].email, "forgot_username", usernames=usernames)
+            messenger(state).mail(db, accounts[0].email, "forgot_username", usernames=usernames)
         elif accounts:
-            messenger(state).sms(contact, "forgot_username", usernames=usernames)
+            messenger(state).sms(db, contact, "forgot_username", usernames=usernames)
         state.audit.record(
             db,
             "recovery.username_requested",
@@ -192,7 +192,7 @@ def _issue(
             token = email_links.create(state, db, email_links.PASSWORD_RESET, account.id, where[1])
             url = email_links.url(state, "/mot-de-passe-oublie/lien", token)
             messenger(state).mail(
-                where[1], "password_reset", username=account.username, url=url, minutes=30
+                db, where[1], "password_reset", username=account.username, url=url, minutes=30
             )
         return otp.issue(
             state, db, otp.Purpose.recovery, "account:-", f"decoy:{username.lower()}", deliver=False

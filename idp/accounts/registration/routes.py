@@ -112,7 +112,7 @@ def _send_code(
         except otp.OtpRateLimited as exc:
             return journey.too_many(state, request, exc.retry_after, "/inscription")
         if existing:
-            messenger(state).sms(mobile, "registration_existing")
+            messenger(state).sms(db, mobile, "registration_existing")
         state.audit.record(db, "registration.code_requested", ip=client_ip(request))
     token = journey.seal_progress(
         state, KIND, {"step": "code", "ch": challenge, "m": mobile, "g": given, "f": family}
