@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from idp.accounts.models import Account, AccountGuardian, AccountKind, AccountState
 from idp.clock import Clock
-from idp.db import make_engine, make_session_factory, unit_of_work
+from idp.db import make_engine, make_session_factory, transaction
 from idp.registry.models import Guardianship, Pupil, School
 from idp.security.audit import Audit
 from idp.settings import Settings
@@ -62,9 +62,9 @@ def force_password_change_command(
     cutoff = datetime.combine(changed_before.date(), time.min, UTC) if changed_before else None
     factory = make_session_factory(engine)
     try:
-        with unit_of_work(factory) as db:
+        with transaction(factory) as db:
             counts = force_password_change(db, school, academy, cutoff)
-            Audit(factory, Clock()).record(
+            Audit(Clock()).record(
                 db,
                 "accounts.force_password_change",
                 detail={"school": school, "academy": academy, "all": everyone, **counts},

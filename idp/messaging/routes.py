@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import Response
 
-from idp.deps import State
+from idp.deps import ReadDb, State
 from idp.outbox import views
 from idp.settings import Settings
 
@@ -20,10 +20,9 @@ def outbox_enabled(settings: Settings) -> bool:
 
 
 @router.get("/dev/outbox")
-def outbox_page(request: Request, state: State) -> Response:
+def outbox_page(request: Request, state: State, db: ReadDb) -> Response:
     channels = views.dev_channels(state.settings)
     if not channels:
         raise HTTPException(404)
-    with state.sessions() as db:
-        messages = views.latest(db, LATEST, channels=channels)
+    messages = views.latest(db, LATEST, channels=channels)
     return state.templates.render(request, "messages/outbox_page.html", {"messages": messages})

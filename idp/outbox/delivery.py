@@ -14,6 +14,7 @@ import threading
 
 import httpx
 
+from idp.db import transaction
 from idp.messaging.gateways import DeliveryError, MailGateway, SmsGateway, make_gateways
 from idp.oidc import backchannel
 from idp.outbox import queue
@@ -70,7 +71,7 @@ class Deliverer:
         if claim is None:
             return False
         outcome = self.attempt(claim)
-        with state.sessions() as db, db.begin():
+        with transaction(state.sessions) as db:
             settled = queue.settle(db, state.clock, claim, outcome)
             if settled == Delivery.failed:
                 state.audit.record(

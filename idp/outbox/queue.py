@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp.clock import Clock
+from idp.db import transaction
 from idp.outbox.models import Channel, Delivery, OutboxMessage
 
 #: How long a claim lasts; longer than any gateway's timeout, so a live worker never loses it.
@@ -84,7 +85,7 @@ def claim(sessions: sessionmaker[Session], clock: Clock) -> Claim | None:
     """Lease the oldest due message (counting the attempt now, so a crash still counts)."""
     now = clock.now()
     lease = secrets.token_hex(16)
-    with sessions() as db, db.begin():
+    with transaction(sessions) as db:
         due = (
             select(OutboxMessage.id)
             .where(

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from idp.db import transaction
 from idp.outbox.delivery import Deliverer
 from idp.state import AppState
 from idp.worker import leases
@@ -90,7 +91,7 @@ class Worker:
         for job in self.jobs:
             if self.stopping.is_set():
                 break
-            with self.state.sessions() as db, db.begin():
+            with transaction(self.state.sessions) as db:
                 now = self.state.clock.now()
                 if not leases.acquire(db, job.name, self.id, now, job.every, job.ttl):
                     continue
@@ -101,7 +102,7 @@ class Worker:
             except Exception as exc:  # recorded on the lease row; the next period retries
                 log.exception("job %s failed", job.name)
                 error = f"{type(exc).__name__}: {exc}"[:500]
-            with self.state.sessions() as db, db.begin():
+            with transaction(self.state.sessions) as db:
                 leases.release(db, job.name, self.id, self.state.clock.now(), error)
             ran.append(job.name)
         return ran
