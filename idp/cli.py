@@ -29,7 +29,9 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve the IdP (uvicorn). The database must be migrated (``educonnect db upgrade``)."""
+    """Serve the IdP (uvicorn). The database must be migrated (``educonnect db upgrade``).
+    Background work (SMS, e-mails, back-channel logouts, periodic jobs) is done by
+    ``educonnect worker``; in development the server runs the worker in-process too."""
     import uvicorn
 
     settings = _settings()

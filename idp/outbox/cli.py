@@ -44,7 +44,9 @@ def outbox_command(limit: int, state: str | None, as_json: bool) -> None:
         title = f" — {m['subject']}" if m["subject"] else ""
         click.echo(f"[{m['created_at']}] {m['channel']} to {m['to']}{title}")
         status = f"  {m['state']}, {m['attempts']} attempt(s)"
-        if m["state"] == "pending":
+        if m["in_flight"]:
+            status += f", being delivered (lease until {m['next_attempt_at']})"
+        elif m["state"] == "pending":
             status += f", next at {m['next_attempt_at']}"
         if m["sent_via"]:
             status += f", via {m['sent_via']}"

@@ -38,6 +38,7 @@ class OutboxMessage(Base):
     channel: Mapped[str] = mapped_column(String(12))
     #: A mobile number (E.164), an e-mail address or a back-channel logout URI.
     recipient: Mapped[str] = mapped_column(String(500), index=True)
+    #: The e-mail's subject; for a back-channel logout, the client it goes to.
     subject: Mapped[str | None] = mapped_column(String(300))
     #: The rendered text; erased once a real gateway took it or it failed for good (codes and
     #: links must not stay readable). Kept when "delivered" to the development mailbox.

@@ -48,6 +48,8 @@ def as_json(message: OutboxMessage, *, with_body: bool) -> dict:
         "template": message.template,
         "state": message.state,
         "attempts": message.attempts,
+        # A worker holds it now (or died holding it: then it is retried when the lease ends).
+        "in_flight": message.lease is not None,
         "last_error": message.last_error,
         "next_attempt_at": message.next_attempt_at.isoformat()
         if message.state == "pending"

@@ -25,7 +25,7 @@ from idp.app import build_state, create_app
 from idp.messaging.gateways import HttpSms, SmtpMail
 from idp.messaging.messenger import messenger
 from idp.oidc import backchannel
-from idp.outbox import queue
+from idp.outbox import queue, views
 from idp.outbox.delivery import Deliverer
 from idp.outbox.models import OutboxMessage
 from idp.security.stores import SessionData
@@ -246,6 +246,7 @@ class TestWorkerProcess:
             [message] = _messages(state)
             assert (message.state, message.attempts) == ("pending", 1)
             assert message.lease is not None  # claimed by the dead worker
+            assert views.as_json(message, with_body=False)["in_flight"]
             release.set()
             # Another worker, once the dead one's lease ran out:
             clock.advance(queue.LEASE.total_seconds() + 30)
