@@ -6,7 +6,7 @@ block is the text. Every template gets ``settings`` and ``issuer`` (the public b
 
 ``messenger(state).sms(db, to, template, **ctx)`` and ``.mail(db, to, template, **ctx)`` only
 write an outbox row in ``db``: the message exists exactly when the action that sent it
-commits, and ``educonnect worker`` delivers it (``idp.outbox.delivery``). A page that sends a
+commits, and ``educonnect worker`` delivers it (``idp.worker.delivery``). A page that sends a
 message therefore looks the same whether or not the provider is up (no account enumeration,
 no waiting on a slow provider); a message that never left is visible to operators and to the
 assistance desk.

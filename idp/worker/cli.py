@@ -24,7 +24,7 @@ def worker_command(poll: float, once: bool, as_json: bool) -> None:
     jobs (janitor, statistics snapshot). Any number of workers may run: each message is
     claimed by one of them and each job runs under a lease. The first SIGTERM or SIGINT
     finishes the current delivery and job, then exits; a second one exits at once."""
-    from idp.app import build_state
+    from idp.services import build_state
     from idp.settings import Settings
     from idp.worker.runner import Worker
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from idp.db import transaction
-from idp.outbox.delivery import Deliverer
 from idp.state import AppState
 from idp.worker import leases
+from idp.worker.delivery import Deliverer
 
 log = logging.getLogger("educonnect.worker")
 

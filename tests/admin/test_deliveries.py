@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from idp.messaging.gateways import DeliveryError
 from idp.messaging.messenger import messenger
-from idp.outbox.delivery import Deliverer
+from idp.worker.delivery import Deliverer
 from tests.admin.helpers import add_staff, staff_login, text_of
 
 

@@ -17,8 +17,8 @@ from starlette.testclient import TestClient
 
 from idp.app import create_app
 from idp.messaging.gateways import DeliveryError, DevMailbox, HttpSms, SmtpMail, make_gateways
-from idp.outbox.delivery import Deliverer
 from idp.settings import Settings
+from idp.worker.delivery import Deliverer
 from tests.accounts import helpers as h
 from tests.support.live_server import live_server
 from tests.support.oidc import make_account

@@ -10,8 +10,8 @@ from starlette.testclient import TestClient
 from idp.app import create_app
 from idp.messaging.messenger import messenger
 from idp.outbox.cli import outbox_command
-from idp.outbox.delivery import Deliverer
 from idp.settings import Settings
+from idp.worker.delivery import Deliverer
 from tests.accounts import helpers as h
 from tests.web.pages import Page
 

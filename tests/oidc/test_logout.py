@@ -9,8 +9,8 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select
 from starlette.responses import Response
 
-from idp.outbox.delivery import Deliverer
 from idp.outbox.models import OutboxMessage
+from idp.worker.delivery import Deliverer
 from tests.support.live_server import live_server
 from tests.support.oidc import csrf_of, form_fields, make_rp, pkce, query
 

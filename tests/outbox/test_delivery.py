@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from idp.messaging.gateways import DeliveryError
 from idp.outbox import queue
-from idp.outbox.delivery import Deliverer
 from idp.outbox.models import OutboxMessage
 from idp.security.models import AuditEvent
+from idp.worker.delivery import Deliverer
 from tests.outbox.conftest import Recording, queue_sms
 
 

@@ -21,15 +21,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.testclient import TestClient
 
-from idp.app import build_state, create_app
+from idp.app import create_app
 from idp.messaging.gateways import HttpSms, SmtpMail
 from idp.messaging.messenger import messenger
 from idp.oidc import backchannel
 from idp.outbox import queue, views
-from idp.outbox.delivery import Deliverer
 from idp.outbox.models import OutboxMessage
 from idp.security.stores import SessionData
+from idp.services import build_state
 from idp.settings import Settings
+from idp.worker.delivery import Deliverer
 from idp.worker.leases import JobLease
 from tests.accounts import helpers as h
 from tests.outbox.conftest import CheckedOut, Recording, free_port, queue_sms

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from idp.app import build_state
+from idp.services import build_state
 from idp.worker import leases
 from idp.worker.leases import JobLease
 from idp.worker.runner import Job, Worker

@@ -1,5 +1,5 @@
-"""Deliver due outbox messages: claim one, hand it over with no transaction or pooled
-connection held, record the outcome; repeat.
+"""Deliver due outbox messages (the worker's side of ``idp.outbox``): claim one, hand it over
+with no transaction or pooled connection held, record the outcome; repeat.
 
 An attempt that ends in ``failed`` is audited (``message.failed``, without the recipient: it is
 about the provider, not the person). A gateway that raises something other than
