@@ -19,6 +19,7 @@ from idp.services import build_state
 from idp.settings import Settings
 from idp.state import AppState
 from idp.web.templating import mount_static
+from idp.worker.runner import Worker
 
 log = logging.getLogger("educonnect")
 
@@ -163,12 +164,10 @@ def _add_error_handlers(app: FastAPI, state: AppState) -> None:
         )
 
 
-def _in_process_worker(state: AppState):
+def _in_process_worker(state: AppState) -> Worker | None:
     """The embedded development default runs the worker here (``worker_in_process``)."""
     if not state.settings.runs_worker_in_process:
         return None
-    from idp.worker.runner import Worker
-
     worker = Worker(state)
     worker.start()
     return worker

@@ -6,7 +6,10 @@ import json
 
 import click
 
+from idp.db import make_engine, make_session_factory
+from idp.outbox import views
 from idp.outbox.models import Delivery
+from idp.settings import Settings
 
 
 @click.command("outbox")
@@ -20,10 +23,6 @@ from idp.outbox.models import Delivery
 def outbox_command(limit: int, state: str | None, as_json: bool) -> None:
     """Show the latest SMS, e-mails and back-channel logouts: pending (with the next attempt),
     sent, or failed with the reason, and how many attempts each took."""
-    from idp.db import make_engine, make_session_factory
-    from idp.outbox import views
-    from idp.settings import Settings
-
     settings = Settings()
     shown = views.dev_channels(settings)
     engine = make_engine(settings.database_url)

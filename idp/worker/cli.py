@@ -8,6 +8,10 @@ import signal
 
 import click
 
+from idp.services import build_state
+from idp.settings import Settings
+from idp.worker.runner import Worker
+
 
 @click.command("worker")
 @click.option(
@@ -24,10 +28,6 @@ def worker_command(poll: float, once: bool, as_json: bool) -> None:
     jobs (janitor, statistics snapshot). Any number of workers may run: each message is
     claimed by one of them and each job runs under a lease. The first SIGTERM or SIGINT
     finishes the current delivery and job, then exits; a second one exits at once."""
-    from idp.services import build_state
-    from idp.settings import Settings
-    from idp.worker.runner import Worker
-
     settings = Settings()
     settings.check_production()
     logging.basicConfig(

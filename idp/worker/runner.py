@@ -21,7 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from idp.admin.stats import snapshot
 from idp.db import transaction
+from idp.janitor import run_janitor
 from idp.state import AppState
 from idp.worker import leases
 from idp.worker.delivery import Deliverer
@@ -43,14 +45,10 @@ class Job:
 
 
 def _janitor(state: AppState) -> object:
-    from idp.janitor import run_janitor
-
     return run_janitor(state, snapshot=False)
 
 
 def _snapshot(state: AppState) -> object:
-    from idp.admin.stats import snapshot
-
     return snapshot.refresh_if_stale(state)
 
 
