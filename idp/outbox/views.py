@@ -83,14 +83,16 @@ class Delivery:
 
 def for_addresses(db: Session, addresses: Iterable[str | None], limit: int = 20) -> list[Delivery]:
     """The latest SMS and e-mails sent to any of a family's numbers and addresses."""
-    wanted = sorted({a.lower() for a in addresses if a})
+    given = [a for a in addresses if a]
+    # As stored and in lower case, so the recipient index serves the lookup.
+    wanted = sorted(set(given) | {a.lower() for a in given})
     if not wanted:
         return []
     rows = db.scalars(
         select(OutboxMessage)
         .where(
+            OutboxMessage.recipient.in_(wanted),
             OutboxMessage.channel.in_([Channel.sms.value, Channel.email.value]),
-            func.lower(OutboxMessage.recipient).in_(wanted),
         )
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id)
         .limit(limit)
