@@ -33,7 +33,6 @@ from idp.accounts.franceconnect.wiring import sealer
 from idp.accounts.journeys import otp
 from idp.accounts.journeys.children import parse_date
 from idp.accounts.journeys.code_step import code_error
-from idp.accounts.journeys.sending import messages_in
 from idp.accounts.sessions import ACR_FRANCECONNECT, sign_in
 from idp.deps import CheckedForm, Db, ReadDb, State, client_ip
 from idp.i18n import _
@@ -185,10 +184,9 @@ def birthdates_submit(request: Request, state: State, db: Db, values: PostedBirt
 
 
 def _send_code(state: AppState, db: Session, mobile: str, ip: str) -> str:
-    with messages_in(db):
-        return otp.issue(
-            state, db, otp.Purpose.franceconnect_link, subject=mobile, send_to=mobile, ip=ip
-        )
+    return otp.issue(
+        state, db, otp.Purpose.franceconnect_link, subject=mobile, send_to=mobile, ip=ip
+    )
 
 
 # -- SMS code ------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from starlette.responses import Response
 
 from idp.accounts.journeys import common as journey
 from idp.accounts.journeys import email_links
-from idp.accounts.journeys.sending import messages_in
 from idp.accounts.login import password_renewal
 from idp.accounts.models import Account, AccountState
 from idp.accounts.passwords_policy import problems
@@ -139,10 +138,9 @@ def email_submit(request: Request, state: State, db: Db, form: CheckedForm) -> R
         return journey.too_many(state, request, left, "/compte/courriel")
     token = email_links.create(state, db, email_links.EMAIL_CHANGE, account.id, email)
     url = email_links.url(state, "/compte/courriel/confirmer", token)
-    with messages_in(db):
-        messenger(state).mail(
-            email, "email_change", given_name=account.given_name, url=url, hours=24
-        )
+    messenger(state).mail(
+        db, email, "email_change", given_name=account.given_name, url=url, hours=24
+    )
     state.audit.record(db, "email.change_requested", actor_account_id=account.id)
     text = _(
         "Nous avons envoyé un lien à %(email)s. Ouvrez-le dans les 24 heures pour confirmer "
@@ -182,10 +180,9 @@ def email_confirm(request: Request, state: State, db: Db, form: CheckedForm) -> 
         target_id=account.id,
     )
     if previous and previous.lower() != link.email.lower():
-        with messages_in(db):
-            messenger(state).mail(
-                previous, "email_changed", given_name=account.given_name, new_email=link.email
-            )
+        messenger(state).mail(
+            db, previous, "email_changed", given_name=account.given_name, new_email=link.email
+        )
     return journey.message(
         state,
         request,
