@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,6 +13,7 @@ from idp.clock import Clock
 from idp.settings import Settings
 
 if TYPE_CHECKING:
+    from federation.franceconnect import FranceConnectConnector
     from idp.accounts.passwords import Passwords
     from idp.messaging.messenger import Messenger
     from idp.oidc.interaction import Interactions
@@ -42,7 +44,10 @@ class AppState:
     interactions: Interactions
     seals: Seals
     messenger: Messenger
-    extras: dict[str, Any] = field(default_factory=dict)
+    #: The FranceConnect client and the hook that sends /logout through FranceConnect's
+    #: logout, when FranceConnect is on (``idp.accounts.franceconnect.wiring``).
+    franceconnect: FranceConnectConnector | None = None
+    upstream_logout: Callable[[dict, str], str | None] | None = None
 
     def uow(self, *, readonly: bool = False):
         """A unit of work: commits when the block ends normally, rolls back otherwise."""

@@ -1,8 +1,7 @@
 """Wiring of FranceConnect: the connector, the sealer, the logout hook, the simulator mount.
 
-The connector (which caches FranceConnect's discovery and keys) is built once per process. It
-and the logout hook live in ``state.extras`` until the application state has typed fields for
-them; nothing else in this package reads ``state.extras``.
+The connector (which caches FranceConnect's discovery and keys) is built once per process, by
+``create_app``, into the typed fields ``state.franceconnect`` and ``state.upstream_logout``.
 """
 
 from __future__ import annotations
@@ -64,34 +63,31 @@ def make_connector(state: AppState, http: httpx.Client | None = None) -> FranceC
 
 def install_connector(state: AppState, connector: FranceConnectConnector) -> None:
     """Use ``connector`` from now on (tests watch its HTTP traffic this way)."""
-    state.extras["franceconnect"] = connector
+    state.franceconnect = connector
 
 
 def franceconnect_connector(state: AppState) -> FranceConnectConnector | None:
-    """The FranceConnect client (None when FranceConnect is off), built once per process."""
-    connector = state.extras.get("franceconnect")
-    settings = state.settings
-    if connector is None and settings.franceconnect_enabled and settings.franceconnect_discovery:
-        connector = state.extras.setdefault("franceconnect", make_connector(state))
-    return connector
+    """The FranceConnect client (None when FranceConnect is off)."""
+    return state.franceconnect
 
 
 def connector(state: AppState) -> FranceConnectConnector | None:
-    """The configured connector; also registers the logout hook, in case ``create_app`` has
-    not."""
-    wire_franceconnect(state)
-    return franceconnect_connector(state)
+    return state.franceconnect
 
 
 def wire_franceconnect(state: AppState) -> None:
-    """Make /logout end the FranceConnect session too (``state.extras["upstream_logout"]``).
-    Idempotent; called by ``create_app`` and, as a safety net, by the FranceConnect routes."""
-    if state.settings.franceconnect_enabled and "upstream_logout" not in state.extras:
-        state.extras["upstream_logout"] = functools.partial(upstream_logout, state)
+    """Build the FranceConnect client once (``state.franceconnect``) and make /logout end the
+    FranceConnect session too (``state.upstream_logout``). Called by ``create_app``."""
+    settings = state.settings
+    if not settings.franceconnect_enabled:
+        return
+    if state.franceconnect is None and settings.franceconnect_discovery:
+        state.franceconnect = make_connector(state)
+    state.upstream_logout = functools.partial(upstream_logout, state)
 
 
 def upstream_logout(state: AppState, upstream: dict, final_url: str) -> str | None:
-    """FranceConnect's logout URL for an ended session (``state.extras["upstream_logout"]``)."""
+    """FranceConnect's logout URL for an ended session (``state.upstream_logout``)."""
     id_token = upstream.get("franceconnect_id_token")
     fc = franceconnect_connector(state)
     if not id_token or fc is None:
