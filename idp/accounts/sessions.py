@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from idp.accounts.login.steps import required_step
 from idp.accounts.models import Account
+from idp.accounts.steps import required_step
 from idp.deps import client_ip
 from idp.oidc.authorize import authorize, current_session
 from idp.oidc.interaction import set_session_cookie

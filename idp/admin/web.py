@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from fastapi import HTTPException, Request
 from starlette.responses import RedirectResponse, Response
 
-from idp.accounts.login.steps import SECOND_FACTOR_AMR, STAFF_SECOND_FACTOR
 from idp.accounts.models import Account, AccountKind
+from idp.accounts.steps import SECOND_FACTOR_AMR, STAFF_SECOND_FACTOR
 from idp.admin.roles import ROLE_LABELS, Action, Staff
 from idp.deps import client_ip
 from idp.oidc.authorize import current_session

@@ -19,10 +19,10 @@ from starlette.responses import RedirectResponse, Response
 
 from idp.accounts.journeys.common import redirect, resume, valid_auth
 from idp.accounts.login import totp
-from idp.accounts.login.steps import SECOND_FACTOR_AMR, STAFF_SECOND_FACTOR
 from idp.accounts.models import Account, AccountKind
 from idp.accounts.passwords_policy import problems
 from idp.accounts.sessions import open_session
+from idp.accounts.steps import SECOND_FACTOR_AMR, STAFF_SECOND_FACTOR
 from idp.deps import CheckedForm, Db, State, client_ip
 from idp.i18n import _, ngettext
 from idp.oidc.authorize import current_session

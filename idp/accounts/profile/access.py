@@ -6,8 +6,8 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from idp.accounts.login.steps import required_step
 from idp.accounts.models import Account
+from idp.accounts.steps import required_step
 from idp.oidc.authorize import current_session
 from idp.security.stores import SessionData
 from idp.state import AppState

@@ -14,8 +14,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from idp.accounts.login.steps import SECOND_FACTOR_AMR
 from idp.accounts.models import Account
+from idp.accounts.steps import SECOND_FACTOR_AMR
 from idp.admin.roles import Staff
 from idp.deps import State, client_ip
 from idp.oidc.models import Grant
