@@ -21,7 +21,7 @@ from idp.db import transaction
 
 
 def _state():
-    from idp.app import build_state
+    from idp.services import build_state
     from idp.settings import Settings
 
     obj = click.get_current_context().obj

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from idp.admin.models import LetterBatch
 from idp.admin.roles import Staff
 from idp.admin.schools.letters import Letter
-from idp.admin.sealing import sealer
 from idp.state import AppState
 
 #: How long issued letters stay downloadable.
@@ -36,7 +35,7 @@ def store_letters(
     db.add(batch)
     db.flush()
     raw = json.dumps([asdict(x) for x in letters], default=str).encode()
-    batch.payload = sealer(state, _PURPOSE).seal(raw, batch.id)
+    batch.payload = state.seals.at_rest(_PURPOSE).seal(raw, batch.id)
     return batch.id
 
 
@@ -51,6 +50,6 @@ def load_letters(
         or batch.expires_at <= state.clock.now()
     ):
         return None
-    items = json.loads(sealer(state, _PURPOSE).open(batch.payload, batch.id))
+    items = json.loads(state.seals.at_rest(_PURPOSE).open(batch.payload, batch.id))
     letters = [Letter(**{**x, "valid_until": date.fromisoformat(x["valid_until"])}) for x in items]
     return batch, letters
