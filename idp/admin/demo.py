@@ -35,7 +35,7 @@ def _ensure(state: AppState, spec: StaffSpec) -> None:
     with transaction(state.sessions) as db:
         account = db.scalar(select(Account).where(Account.username == spec.username))
         if account is None:
-            account, _ = create_staff(state, db, spec)
+            account, _password = create_staff(state, db, spec)
         account.password_hash = state.passwords.hash(PASSWORD)
         account.force_password_change = False
         secret = demo_totp_secret(state, spec.username)

@@ -143,6 +143,16 @@ class TestNotify:
                 select(AuditEvent).where(AuditEvent.event.like("admin.%notified"))
             ).all()
 
+    def test_a_refusal_leaves_nothing_behind(self, director, state, world):
+        """Nobody left to notify: the page answers 409 from the request's transaction, which
+        commits, yet the refused batch's audit event is not in it."""
+        page = director.get("/admin/notifier")
+        data = {"csrf_token": csrf_of(page.text), "ecole": A, "confirmation": "oui"}
+        assert director.post("/admin/notifier", data=data).status_code == 200
+        again = director.post("/admin/notifier", data=data)
+        assert again.status_code == 409 and "Tout le monde a déjà un compte" in text_of(again.text)
+        assert len(_audit(state, "admin.school.notified")) == 1
+
     def test_the_confirmation_is_required(self, director):
         page = director.get("/admin/notifier")
         response = director.post(

@@ -7,6 +7,8 @@ import csv
 import io
 from datetime import timedelta
 
+from sqlalchemy import func, select
+
 from idp.admin.roles import Action, Staff
 from idp.admin.stats import figures as stats
 from idp.db import transaction
@@ -162,3 +164,22 @@ def test_the_snapshot_matches_the_live_figures(state, world):
         assert snapshot.timeline(db, schools, since, today) == stats.timeline(
             db, schools, since, today
         )
+
+
+def test_dashboards_count_live_without_a_fresh_snapshot(client, state, world, clock):
+    """A GET page writes nothing: with no snapshot (or a stale one) the académie's figures are
+    counted live; with a fresh one they are read from it, and its time is shown."""
+    from idp.admin.models import StatsSnapshot
+    from idp.admin.stats import snapshot
+
+    add_staff(state, world, "academy_paris")
+    staff_login(client, world, "academy_paris", clock)
+    page = client.get("/admin/statistiques?academie=Paris")
+    assert page.status_code == 200 and "Collège Jean Moulin" in page.text
+    assert "Chiffres calculés le" not in page.text
+    with transaction(state.sessions) as db:
+        assert db.scalar(select(func.count()).select_from(StatsSnapshot)) == 0
+        snapshot.refresh(db, state.clock.now())
+    assert "Chiffres calculés le" in client.get("/admin/statistiques?academie=Paris").text
+    clock.advance(snapshot.STALE.total_seconds() + 60)
+    assert "Chiffres calculés le" not in client.get("/admin/statistiques?academie=Paris").text

@@ -7,9 +7,12 @@ factor). Anything outside the caller's schools answers 404; an action that does 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -140,102 +143,130 @@ def _issued(
     )
 
 
-def _act(
-    state: AppState,
-    db: Session,
-    who: Caller,
-    kind: m.PeopleKind,
-    person_id: str,
-    action: Action,
-    service: actions.Service,
-):
-    """Apply ``service`` to the person: 404 outside the caller's schools, 409 (with the
-    French ``message``) when it does not apply, and then nothing of it is committed."""
-    try:
-        return actions.act(state, db, who.staff, KIND[kind], person_id, action, service, who.ip)
-    except actions.ActionError as exc:
-        raise _conflict(exc) from None
-
-
 def _conflict(exc: actions.ActionError) -> HTTPException:
     return HTTPException(409, detail={"error": "conflict", "message": str(exc)})
 
 
-@router.post(
-    "/people/{kind}/{person_id}/notify",
-    operation_id="admin_notify_person",
-    response_model=m.Issued,
-    responses=NOT_FOUND,
-)
-def notify_person(
-    state: State, db: Db, who: WhoActs, kind: m.PeopleKind, person_id: str
-) -> m.Issued:
-    """Create the account with a temporary password, or issue a new letter (new password, three
-    more months) to an account not activated yet. The letter is downloadable for two hours."""
-    t, issued = _act(state, db, who, kind, person_id, Action.notify, actions.notify)
+# -- actions on one person: one table, one endpoint shape ------------------------------------
+def _letters(state: AppState, db: Session, who: Caller, t: actions.Target, issued) -> m.Issued:
     return _issued(state, db, who, t.school.uai, [issued])
 
 
-@router.post(
-    "/people/{kind}/{person_id}/reset-password",
-    operation_id="admin_reset_password",
-    response_model=m.Issued,
-    responses=NOT_FOUND,
-)
-def reset_password(
-    state: State, db: Db, who: WhoActs, kind: m.PeopleKind, person_id: str
-) -> m.Issued:
-    """A temporary password to replace at the next login; sessions and tokens end."""
-    t, issued = _act(state, db, who, kind, person_id, Action.reset, actions.reset_password)
-    return _issued(state, db, who, t.school.uai, [issued])
-
-
-@router.post(
-    "/people/{kind}/{person_id}/unlock",
-    operation_id="admin_unlock",
-    response_model=m.Done,
-    responses=NOT_FOUND,
-)
-def unlock(state: State, db: Db, who: WhoActs, kind: m.PeopleKind, person_id: str) -> m.Done:
-    """Lift a lock-out after too many failed logins."""
-    t, _result = _act(state, db, who, kind, person_id, Action.unlock, actions.unlock)
+def _state(state: AppState, db: Session, who: Caller, t: actions.Target, _result) -> m.Done:
     return m.Done(state=t.account.state.value)
 
 
-@router.post(
-    "/people/{kind}/{person_id}/disable",
-    operation_id="admin_disable",
-    response_model=m.Done,
-    responses=NOT_FOUND,
-)
-def disable(state: State, db: Db, who: WhoActs, kind: m.PeopleKind, person_id: str) -> m.Done:
-    """Disable the account; its sessions and tokens end."""
-    t, _result = _act(state, db, who, kind, person_id, Action.disable, actions.disable)
-    return m.Done(state=t.account.state.value)
-
-
-@router.post(
-    "/people/{kind}/{person_id}/enable",
-    operation_id="admin_enable",
-    response_model=m.Done,
-    responses=NOT_FOUND,
-)
-def enable(state: State, db: Db, who: WhoActs, kind: m.PeopleKind, person_id: str) -> m.Done:
-    """Enable a disabled account again."""
-    t, _result = _act(state, db, who, kind, person_id, Action.disable, actions.enable)
-    return m.Done(state=t.account.state.value)
-
-
-@router.post(
-    "/people/{kind}/{person_id}/identifier",
-    operation_id="admin_reveal_identifier",
-    response_model=m.Identifier,
-    responses=NOT_FOUND,
-)
-def reveal(state: State, db: Db, who: WhoActs, kind: m.PeopleKind, person_id: str) -> m.Identifier:
-    """The login identifier, to help a family (recorded in the audit log)."""
-    _t, username = _act(state, db, who, kind, person_id, Action.reveal, actions.reveal)
+def _identifier(state: AppState, db: Session, who: Caller, t: actions.Target, username):
     return m.Identifier(username=username)
+
+
+@dataclass(frozen=True)
+class PersonAction:
+    """``POST /people/{kind}/{person_id}/{path}``: ``service`` under ``action``, answered by
+    ``answer``. ``name`` and ``doc`` give the OpenAPI summary and description."""
+
+    path: str
+    name: str
+    operation_id: str
+    action: Action
+    service: actions.Service
+    response_model: type[BaseModel]
+    answer: Callable[[AppState, Session, Caller, actions.Target, Any], BaseModel]
+    doc: str
+
+
+PERSON_ACTIONS = (
+    PersonAction(
+        "notify",
+        "notify_person",
+        "admin_notify_person",
+        Action.notify,
+        actions.notify,
+        m.Issued,
+        _letters,
+        "Create the account with a temporary password, or issue a new letter (new password, "
+        "three more months) to an account not activated yet. The letter is downloadable for "
+        "two hours.",
+    ),
+    PersonAction(
+        "reset-password",
+        "reset_password",
+        "admin_reset_password",
+        Action.reset,
+        actions.reset_password,
+        m.Issued,
+        _letters,
+        "A temporary password to replace at the next login; sessions and tokens end.",
+    ),
+    PersonAction(
+        "unlock",
+        "unlock",
+        "admin_unlock",
+        Action.unlock,
+        actions.unlock,
+        m.Done,
+        _state,
+        "Lift a lock-out after too many failed logins.",
+    ),
+    PersonAction(
+        "disable",
+        "disable",
+        "admin_disable",
+        Action.disable,
+        actions.disable,
+        m.Done,
+        _state,
+        "Disable the account; its sessions and tokens end.",
+    ),
+    PersonAction(
+        "enable",
+        "enable",
+        "admin_enable",
+        Action.disable,
+        actions.enable,
+        m.Done,
+        _state,
+        "Enable a disabled account again.",
+    ),
+    PersonAction(
+        "identifier",
+        "reveal",
+        "admin_reveal_identifier",
+        Action.reveal,
+        actions.reveal,
+        m.Identifier,
+        _identifier,
+        "The login identifier, to help a family (recorded in the audit log).",
+    ),
+)
+
+
+def _add_person_action(spec: PersonAction) -> None:
+    def endpoint(state: State, db: Db, who: WhoActs, kind: m.PeopleKind, person_id: str):
+        """404 outside the caller's schools; 409 (French ``message``) when the action does not
+        apply, and then nothing of it is committed."""
+        try:
+            t, result = actions.act(
+                state, db, who.staff, KIND[kind], person_id, spec.action, spec.service, who.ip
+            )
+        except actions.ActionError as exc:
+            raise _conflict(exc) from None
+        return spec.answer(state, db, who, t, result)
+
+    endpoint.__name__ = endpoint.__qualname__ = spec.name
+    endpoint.__doc__ = spec.doc
+    router.add_api_route(
+        f"/people/{{kind}}/{{person_id}}/{spec.path}",
+        endpoint,
+        methods=["POST"],
+        operation_id=spec.operation_id,
+        response_model=spec.response_model,
+        responses=NOT_FOUND,
+    )
+
+
+for _spec in PERSON_ACTIONS:
+    _add_person_action(_spec)
 
 
 @router.post(

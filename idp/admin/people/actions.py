@@ -67,7 +67,7 @@ def target(db: Session, staff: Staff, kind: AccountKind, person_id: str, action:
 
 
 #: A service on one person: ``(state, db, staff, target, ip) → result``.
-Service = Callable[[AppState, Session, Staff, Target, "str | None"], Any]
+Service = Callable[[AppState, Session, Staff, Target, str | None], Any]
 
 
 def act(
