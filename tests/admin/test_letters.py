@@ -12,7 +12,8 @@ from pypdf import PdfReader
 from sqlalchemy import event, select
 
 from idp.admin.schools import letters
-from idp.admin.schools.letters import Letter, render_csv, render_pdf
+from idp.admin.schools.letters import Letter, render_pdf
+from idp.admin.schools.letters_csv import render_csv
 from idp.db import transaction
 from idp.security.models import AuditEvent
 from tests.admin.helpers import A, add_staff, api_token

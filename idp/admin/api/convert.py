@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from idp.accounts.models import AccountKind
 from idp.admin.api import models as m
 from idp.admin.people.records import Person
 from idp.admin.stats.figures import STATES, Counts, Row
+
+KIND = {m.PeopleKind.pupils: AccountKind.pupil, m.PeopleKind.guardians: AccountKind.guardian}
+NOT_FOUND = {404: {"description": "Unknown, or outside your schools."}}
 
 
 def person_out(p: Person) -> m.PersonSummary:

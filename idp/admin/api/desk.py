@@ -10,14 +10,13 @@ from fastapi import APIRouter, HTTPException, Query
 from idp.accounts.journeys.models import LinkReportStatus
 from idp.admin.api import models as m
 from idp.admin.api.auth import Who, WhoActs
-from idp.admin.api.convert import row_out
+from idp.admin.api.convert import NOT_FOUND, row_out
 from idp.admin.desk_routes import report_rows, resolve_report
 from idp.admin.roles import Action
 from idp.admin.stats.routes import build_view
 from idp.deps import Db, ReadDb, State
 
 router = APIRouter()
-NOT_FOUND = {404: {"description": "Unknown, or outside your schools."}}
 
 
 @router.get(

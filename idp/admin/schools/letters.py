@@ -1,4 +1,5 @@
-"""Notification letters: one A4 page per person (PDF) and the same data as CSV.
+"""Notification letters: one A4 page per person (PDF); the same data as CSV is in
+``idp.admin.schools.letters_csv``.
 
 The page says, in French: the school, who it is for, the identifier and temporary password,
 until when the letter is valid, how to activate the account and where to get help. Letters are
@@ -9,7 +10,6 @@ encoding lacks (rare in names: ``ễ``, ``ł``…) are written without their acc
 
 from __future__ import annotations
 
-import csv
 import io
 import unicodedata
 from collections.abc import Iterable
@@ -274,45 +274,6 @@ def render_pdf(
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()
-
-
-CSV_COLUMNS = (
-    "uai",
-    "ecole",
-    "type",
-    "nom",
-    "prenom",
-    "classe",
-    "enfants",
-    "identifiant",
-    "mot_de_passe_provisoire",
-    "valable_jusqu_au",
-)
-
-
-def render_csv(letters: Iterable[Letter]) -> str:
-    """``;``-separated UTF-8 with a BOM, as spreadsheet software in France expects."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for x in letters:
-        kind = "responsable" if x.kind == "guardian" else "eleve"
-        writer.writerow(
-            [
-                x.school_uai,
-                x.school_name,
-                kind,
-                x.family_name,
-                x.given_name,
-                x.class_name or "",
-                " | ".join(x.children),
-                x.username,
-                x.password,
-                x.valid_until.isoformat(),
-            ]
-        )
-    return out.getvalue()
 
 
 def filename(school_uai: str, at: datetime, extension: str) -> str:

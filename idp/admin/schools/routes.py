@@ -17,7 +17,7 @@ from idp.accounts.models import AccountKind
 from idp.admin.people import actions
 from idp.admin.people import records as people
 from idp.admin.roles import Action, Staff
-from idp.admin.schools import batches, letters
+from idp.admin.schools import batches, letters, letters_csv
 from idp.admin.stats import figures as stats
 from idp.admin.web import Ctx, guarded, render, signed_in
 from idp.deps import CheckedForm, Db, ReadDb, State
@@ -134,7 +134,7 @@ def letters_response(
         day = batch.created_at.date()
         pdf = _later(lambda: letters.render_pdf(issued, state.settings, day))
         return StreamingResponse(pdf, media_type="application/pdf", headers=headers)
-    csv = _later(lambda: letters.render_csv(issued))
+    csv = _later(lambda: letters_csv.render_csv(issued))
     return StreamingResponse(csv, media_type="text/csv; charset=utf-8", headers=headers)
 
 
