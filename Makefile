@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test setup assets browser lint format openapi bench clean
+.PHONY: run test setup assets browser lint format openapi bench bench-node clean
 
 $(BIN)/educonnect $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ browser:
 bench: setup
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null)
 	$(BIN)/python bench/oidc_run.py
+
+# Our token and introspection endpoints against npm oidc-provider, alternated in one run.
+bench-node: setup
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null)
+	$(BIN)/python bench/vs_node.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
