@@ -24,7 +24,7 @@ def person_out(p: Person) -> m.PersonSummary:
         email=p.email,
         activation_route=m.RouteFilter(p.route) if p.route else None,
         has_account=p.account_id is not None,
-        children=[m.Child(**vars(c)) for c in p.children],
+        children=p.children,
     )
 
 
