@@ -63,17 +63,34 @@ def contact_submit(
     if wait:
         return too_many(state, request, wait, "/assistance")
     ticket = tickets.create_ticket(state, db, contact)
-    # Sent once the transaction has committed (never while it is open).
-    background.add_task(
-        messenger(state).mail,
-        ticket.email,
+    _mail_after_commit(
+        background,
+        state,
+        ticket,
         "support_received",
-        name=ticket.name,
-        reference=ticket.reference,
         category_label=tickets.CATEGORIES[ticket.category],
     )
     context = {"reference": ticket.reference, "email": ticket.email}
     return state.templates.render(request, "support/sent.html", context)
+
+
+def _mail_after_commit(
+    background: BackgroundTasks,
+    state: AppState,
+    ticket: SupportTicket,
+    template: str,
+    **context: str,
+) -> None:
+    """E-mail the family about their ticket once the request's transaction has committed
+    (never while it is open)."""
+    background.add_task(
+        messenger(state).mail,
+        ticket.email,
+        template,
+        name=ticket.name,
+        reference=ticket.reference,
+        **context,
+    )
 
 
 @router.get("/donnees-personnelles")
@@ -180,13 +197,5 @@ def ticket_update(
         state, db, ctx.staff, ticket, body, form.get("envoi") != "note", status, ctx.ip
     )
     if reply is not None and reply.sent:
-        # Sent once the transaction has committed (never while it is open).
-        background.add_task(
-            messenger(state).mail,
-            ticket.email,
-            "support_reply",
-            name=ticket.name,
-            reference=ticket.reference,
-            body=body,
-        )
+        _mail_after_commit(background, state, ticket, "support_reply", body=body)
     return RedirectResponse(f"/admin/assistance/{ticket_id}?fait=1", status_code=303)

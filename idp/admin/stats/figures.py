@@ -183,6 +183,19 @@ def total(rows: list[Row], label: str | None = None) -> Row:
     return result
 
 
+def _guardian_accounts(column, where: tuple):
+    """Guardian accounts (each once, with ``column``) having a child that meets ``where``."""
+    return (
+        select(Account.id, column)
+        .join(AccountGuardian, AccountGuardian.account_id == Account.id)
+        .join(Guardianship, Guardianship.guardian_id == AccountGuardian.guardian_id)
+        .join(Pupil, Pupil.id == Guardianship.pupil_id)
+        .where(*where)
+        .distinct()
+        .subquery()
+    )
+
+
 def route_of(column) -> ColumnElement[str]:
     return func.coalesce(type_coerce(column, String()), literal("none"))
 
@@ -199,14 +212,9 @@ def routes(db: Session, schools: SchoolFilter) -> dict[str, dict[str, int]]:
         .where(where, Pupil.status == PupilStatus.enrolled, Account.state == AccountState.active)
         .group_by(route)
     )
-    accounts = (
-        select(Account.id, Account.activation_route)
-        .join(AccountGuardian, AccountGuardian.account_id == Account.id)
-        .join(Guardianship, Guardianship.guardian_id == AccountGuardian.guardian_id)
-        .join(Pupil, Pupil.id == Guardianship.pupil_id)
-        .where(where, Pupil.status == PupilStatus.enrolled, Account.state == AccountState.active)
-        .distinct()
-        .subquery()
+    accounts = _guardian_accounts(
+        Account.activation_route,
+        where=(where, Pupil.status == PupilStatus.enrolled, Account.state == AccountState.active),
     )
     sub_route = route_of(accounts.c.activation_route)
     guardians = select(sub_route, func.count()).select_from(accounts).group_by(sub_route)
@@ -236,14 +244,8 @@ def timeline(
         .where(where, Account.activated_at >= start)
         .group_by(day)
     )
-    accounts = (
-        select(Account.id, Account.activated_at)
-        .join(AccountGuardian, AccountGuardian.account_id == Account.id)
-        .join(Guardianship, Guardianship.guardian_id == AccountGuardian.guardian_id)
-        .join(Pupil, Pupil.id == Guardianship.pupil_id)
-        .where(where, Account.activated_at >= start)
-        .distinct()
-        .subquery()
+    accounts = _guardian_accounts(
+        Account.activated_at, where=(where, Account.activated_at >= start)
     )
     sub_day = _day(db, accounts.c.activated_at)
     guardians = select(sub_day, func.count()).select_from(accounts).group_by(sub_day)
