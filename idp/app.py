@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -14,12 +13,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from idp.clock import Clock
+from idp.i18n import _
 from idp.security.csrf import CsrfCookieMiddleware, CsrfError, csrf_error_handler
 from idp.security.headers import SecurityHeadersMiddleware
 from idp.services import build_state
 from idp.settings import Settings
 from idp.state import AppState
 from idp.web.templating import mount_static
+from idp.worker.runner import Worker
 
 log = logging.getLogger("educonnect")
 
@@ -37,8 +38,8 @@ _JSON_PREFIXES = (
 )
 
 _PAGE_ERRORS = {
-    404: ("Page introuvable", "La page que vous cherchez n'existe pas ou a été déplacée."),
-    405: ("Action impossible", "Cette page ne peut pas être utilisée de cette façon."),
+    404: (_("Page introuvable"), _("La page que vous cherchez n'existe pas ou a été déplacée.")),
+    405: (_("Action impossible"), _("Cette page ne peut pas être utilisée de cette façon.")),
 }
 
 
@@ -48,17 +49,14 @@ def create_app(
     settings = settings or Settings()
     settings.check_production()
     state = build_state(settings, clock)
-    from idp.janitor import run_janitor
-
-    state.extras["janitor"] = run_janitor
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(state.keys.ensure_keys)
-        task = asyncio.create_task(_periodic(state)) if background else None
+        worker = _in_process_worker(state) if background else None
         yield
-        if task:
-            task.cancel()
+        if worker:
+            await run_in_threadpool(worker.stop)
         state.engine.dispose()
 
     app = FastAPI(
@@ -139,7 +137,7 @@ def _add_error_handlers(app: FastAPI, state: AppState) -> None:
                 {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
             )
         title, message = _PAGE_ERRORS.get(
-            exc.status_code, ("Erreur", "La demande n'a pas pu aboutir.")
+            exc.status_code, (_("Erreur"), _("La demande n'a pas pu aboutir."))
         )
         return state.templates.error_page(request, title, message, exc.status_code, back_url="/")
 
@@ -149,8 +147,8 @@ def _add_error_handlers(app: FastAPI, state: AppState) -> None:
             return JSONResponse({"detail": exc.errors()}, status_code=422)
         return state.templates.error_page(
             request,
-            "Demande incorrecte",
-            "Les informations envoyées sont incomplètes ou incorrectes.",
+            _("Demande incorrecte"),
+            _("Les informations envoyées sont incomplètes ou incorrectes."),
             400,
         )
 
@@ -161,25 +159,16 @@ def _add_error_handlers(app: FastAPI, state: AppState) -> None:
             return JSONResponse({"error": "server_error"}, status_code=500)
         return state.templates.error_page(
             request,
-            "Service momentanément indisponible",
-            "Une erreur inattendue s'est produite. Réessayez dans quelques minutes.",
+            _("Service momentanément indisponible"),
+            _("Une erreur inattendue s'est produite. Réessayez dans quelques minutes."),
             500,
         )
 
 
-async def _periodic(state: AppState, every: float = 30.0, janitor_every: int = 10) -> None:
-    """Back-channel logout retries every 30 s, housekeeping every 5 minutes, off the request
-    path. Several processes may run it at once: both jobs are safe to repeat."""
-    from idp.oidc import backchannel
-
-    tick = 0
-    while True:
-        await asyncio.sleep(every)
-        tick += 1
-        try:
-            await run_in_threadpool(backchannel.deliver_due, state)
-            janitor = state.extras.get("janitor")
-            if janitor and tick % janitor_every == 0:
-                await run_in_threadpool(janitor, state)
-        except Exception:  # keep the loop alive; the failure is logged
-            log.exception("periodic task failed")
+def _in_process_worker(state: AppState) -> Worker | None:
+    """The embedded development default runs the worker here (``worker_in_process``)."""
+    if not state.settings.runs_worker_in_process:
+        return None
+    worker = Worker(state)
+    worker.start()
+    return worker

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from idp.i18n import _
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VAR_DIR = REPO_ROOT / "var"
 
@@ -78,6 +80,10 @@ class Settings(BaseSettings):
     mail_from: str = "EduConnect <ne-pas-repondre@educonnect.localhost>"
     sms_http_url: str | None = None
     sms_http_token: str | None = None
+    #: Whether ``educonnect serve`` also runs the worker (outbox delivery, periodic jobs) in
+    #: its own process. Unset: yes in ``development`` (``make run`` serves everything from one
+    #: command), no otherwise: run ``educonnect worker`` beside the servers.
+    worker_in_process: bool | None = None
 
     #: FranceConnect (upstream OIDC provider).
     franceconnect_enabled: bool = False
@@ -90,14 +96,14 @@ class Settings(BaseSettings):
 
     #: Académie-specific contact details shown on help pages.
     assistance_phone: str = "03 80 44 84 20"
-    assistance_hours: str = "du lundi au vendredi, de 8h00 à 12h30 et de 13h30 à 17h30"
-    academy_name: str = "Académie de démonstration"
+    assistance_hours: str = _("du lundi au vendredi, de 8h00 à 12h30 et de 13h30 à 17h30")
+    academy_name: str = _("Académie de démonstration")
     #: Personal-data notice: who decides the processing (RGPD art. 4(7)) and how to reach the
     #: data protection officer (art. 37-39); how long support tickets are kept.
-    data_controller: str = (
+    data_controller: str = _(
         "le recteur de l'académie, pour le ministère chargé de l'éducation nationale"
     )
-    dpo_contact: str = (
+    dpo_contact: str = _(
         "le délégué à la protection des données de l'académie, par le formulaire de contact "
         "ou par courrier au rectorat"
     )
@@ -109,6 +115,12 @@ class Settings(BaseSettings):
     @cached_property
     def issuer_url(self) -> str:
         return self.issuer.rstrip("/")
+
+    @cached_property
+    def runs_worker_in_process(self) -> bool:
+        if self.worker_in_process is not None:
+            return self.worker_in_process
+        return self.env == "development"
 
     @cached_property
     def franceconnect_discovery(self) -> str | None:

@@ -10,7 +10,7 @@ POST /admin/assistance/{id}           reply (e-mailed or internal note) and/or n
 
 from __future__ import annotations
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
@@ -53,9 +53,7 @@ def contact_page(request: Request, state: State) -> Response:
 
 
 @router.post("/assistance")
-def contact_submit(
-    request: Request, state: State, db: Db, form: CheckedForm, background: BackgroundTasks
-) -> Response:
+def contact_submit(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
     contact = tickets.validate(tickets.ContactForm.read(form))
     if contact.errors:
         return _form_page(state, request, contact, 400)
@@ -63,34 +61,16 @@ def contact_submit(
     if wait:
         return too_many(state, request, wait, "/assistance")
     ticket = tickets.create_ticket(state, db, contact)
-    _mail_after_commit(
-        background,
-        state,
-        ticket,
+    messenger(state).mail(
+        db,
+        ticket.email,
         "support_received",
+        name=ticket.name,
+        reference=ticket.reference,
         category_label=tickets.CATEGORIES[ticket.category],
     )
     context = {"reference": ticket.reference, "email": ticket.email}
     return state.templates.render(request, "support/sent.html", context)
-
-
-def _mail_after_commit(
-    background: BackgroundTasks,
-    state: AppState,
-    ticket: SupportTicket,
-    template: str,
-    **context: str,
-) -> None:
-    """E-mail the family about their ticket once the request's transaction has committed
-    (never while it is open)."""
-    background.add_task(
-        messenger(state).mail,
-        ticket.email,
-        template,
-        name=ticket.name,
-        reference=ticket.reference,
-        **context,
-    )
 
 
 @router.get("/donnees-personnelles")
@@ -178,7 +158,6 @@ def ticket_update(
     db: Db,
     form: CheckedForm,
     ticket_id: str,
-    background: BackgroundTasks,
 ) -> Response:
     ctx = signed_in(state, db, request, Action.tickets)
     body = form.get("reponse", "").strip()
@@ -193,9 +172,5 @@ def ticket_update(
     ticket = tickets.ticket_for(db, ctx.staff, ticket_id)
     if ticket is None:
         raise HTTPException(404)
-    reply = tickets.answer(
-        state, db, ctx.staff, ticket, body, form.get("envoi") != "note", status, ctx.ip
-    )
-    if reply is not None and reply.sent:
-        _mail_after_commit(background, state, ticket, "support_reply", body=body)
+    tickets.answer(state, db, ctx.staff, ticket, body, form.get("envoi") != "note", status, ctx.ip)
     return RedirectResponse(f"/admin/assistance/{ticket_id}?fait=1", status_code=303)

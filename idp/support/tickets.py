@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from idp.admin.audit import StaffAudit
 from idp.admin.roles import Role, Staff
 from idp.i18n import _
+from idp.messaging.messenger import messenger
 from idp.registry.identifiers import normalize_email
 from idp.registry.models import School
 from idp.settings import Settings
@@ -184,8 +185,8 @@ def answer(
     status: TicketStatus,
     ip: str | None,
 ) -> TicketReply | None:
-    """Add a reply (to be e-mailed to the family when ``send``: the caller sends it) and/or
-    move the ticket's status."""
+    """Add a reply (e-mailed to the family when ``send``: queued in ``db``) and/or move the
+    ticket's status."""
     now = state.clock.now()
     reply = None
     if body:
@@ -198,6 +199,15 @@ def answer(
             created_at=now,
         )
         db.add(reply)
+        if send:
+            messenger(state).mail(
+                db,
+                ticket.email,
+                "support_reply",
+                name=ticket.name,
+                reference=ticket.reference,
+                body=body,
+            )
     before = ticket.status
     ticket.status = status
     ticket.updated_at = now

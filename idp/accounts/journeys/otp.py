@@ -138,7 +138,7 @@ def issue(
     )
     if deliver:
         send = messenger(state).mail if "@" in send_to else messenger(state).sms
-        send(send_to, "otp", code=code, minutes=TTL_SECONDS // 60, purpose=purpose.value)
+        send(db, send_to, "otp", code=code, minutes=TTL_SECONDS // 60, purpose=purpose.value)
     return challenge.id
 
 

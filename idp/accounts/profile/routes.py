@@ -22,7 +22,7 @@ from idp.accounts.models import Account, AccountState
 from idp.accounts.passwords_policy import problems
 from idp.accounts.profile import mobile as profile_mobile
 from idp.accounts.recovery import service as recovery
-from idp.deps import State
+from idp.deps import ReadDb, State
 from idp.messaging.messenger import messenger
 from idp.registry.identifiers import normalize_email
 from idp.security.stores import SessionData
@@ -168,7 +168,7 @@ def _email(state: AppState, request: Request, raw: str) -> Response:
         token = email_links.create(state, db, email_links.EMAIL_CHANGE, account.id, email)
         url = email_links.url(state, "/compte/courriel/confirmer", token)
         messenger(state).mail(
-            email, "email_change", given_name=account.given_name, url=url, hours=24
+            db, email, "email_change", given_name=account.given_name, url=url, hours=24
         )
         state.audit.record(db, "email.change_requested", actor_account_id=account.id)
     text = (
@@ -179,9 +179,10 @@ def _email(state: AppState, request: Request, raw: str) -> Response:
 
 
 @router.get("/compte/courriel/confirmer")
-def email_link(request: Request, state: State, jeton: str | None = None) -> Response:
+def email_link(request: Request, state: State, db: ReadDb, jeton: str | None = None) -> Response:
     return journey.email_link_page(
         state,
+        db,
         request,
         email_links.EMAIL_CHANGE,
         jeton,
@@ -218,7 +219,7 @@ def _email_confirm(state: AppState, request: Request, token: str | None) -> Resp
         )
         if previous and previous.lower() != link.email.lower():
             messenger(state).mail(
-                previous, "email_changed", given_name=account.given_name, new_email=link.email
+                db, previous, "email_changed", given_name=account.given_name, new_email=link.email
             )
     return journey.message(
         state,

@@ -24,6 +24,7 @@ from idp.admin.schools import batches
 from idp.admin.web import Ctx, guarded, render, signed_in
 from idp.deps import CheckedForm, Db, ReadDb, State
 from idp.i18n import _
+from idp.outbox import views as outbox_views
 from idp.registry.models import Pupil
 from idp.state import AppState
 
@@ -151,6 +152,7 @@ def _person_page(
         children = people.children_of(db, ctx.staff, [person_id], Action.read).get(person_id, [])
     elif ctx.staff.allows(Action.read, school.uai, school.academy, AccountKind.guardian):
         guardians = people.guardians_of(db, person_id)
+    deliveries = _deliveries(db, ctx, t, kind)
     allowed = {
         slug: ctx.staff.allows(action, school.uai, school.academy, kind)
         for slug, (_service, action, _notice) in ACTIONS.items()
@@ -173,10 +175,22 @@ def _person_page(
         "error": error,
         "identifier": identifier,
         "is_pupil": isinstance(t.person, Pupil),
+        "deliveries": deliveries,
     }
     return render(
         state, request, ctx, "person.html", context, status=status, current="/admin/personnes"
     )
+
+
+def _deliveries(db: Session, ctx: Ctx, t: actions.Target, kind: AccountKind):
+    """The family's messages and how they went, for the assistance desk (an SMS that never
+    left is a support case); None for staff who do not run the desk."""
+    if not ctx.staff.allows(Action.tickets, t.school.uai, t.school.academy, kind):
+        return None
+    addresses = [getattr(t.person, "mobile", None), getattr(t.person, "email", None)]
+    if t.account is not None:
+        addresses += [t.account.email, t.account.phone_number]
+    return outbox_views.for_addresses(db, addresses)
 
 
 @router.post("/admin/eleves/{person_id}/{verb}")
