@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from idp import operations
 from idp.accounts.passwords import Passwords
 from idp.clock import Clock
 from idp.db import make_engine, make_session_factory
@@ -41,6 +42,7 @@ _JSON_PREFIXES = (
     "/.well-known",
     "/health",
     "/ready",
+    "/metrics",
 )
 
 _PAGE_ERRORS = {
@@ -85,7 +87,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(state.keys.ensure_keys)
+        await run_in_threadpool(state.keys.ensure_keys_at_start)
         task = asyncio.create_task(_periodic(state)) if background else None
         yield
         if task:
@@ -106,6 +108,7 @@ def create_app(
     _add_error_handlers(app, state)
     app.add_middleware(CsrfCookieMiddleware, settings=settings)
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
+    operations.install(app, state, _wants_json)
     _include_routers(app, state)
     mount_static(app)
     return app

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idp.clock import Clock
 from idp.db import unit_of_work
+from idp.observability import metrics
 from idp.security.models import AuditEvent
 
 log = logging.getLogger("educonnect.audit")
@@ -26,6 +27,7 @@ class Audit:
 
     def _event(self, event: str, fields: dict[str, Any]) -> AuditEvent:
         detail = fields.pop("detail", None)
+        metrics.audit_event(event)
         log.info("%s %s", event, {k: v for k, v in fields.items() if v is not None})
         return AuditEvent(event=event, at=self._clock.now(), detail=detail, **fields)
 
