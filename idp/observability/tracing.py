@@ -57,7 +57,6 @@ def install(app: FastAPI, engine: Engine, *, exporter=None, otel: OtelSettings |
     if exporter is None and not otel.enabled:
         return None
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
@@ -69,6 +68,19 @@ def install(app: FastAPI, engine: Engine, *, exporter=None, otel: OtelSettings |
         name = (otel.traces_exporter or "otlp").split(",")[0].strip().lower()
         provider.add_span_processor(BatchSpanProcessor(_exporter(name)))
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=EXCLUDED_URLS)
-    SQLAlchemyInstrumentor().instrument(engine=engine, tracer_provider=provider)
+    _trace_engine(engine, provider)
     log.info("OpenTelemetry tracing on")
     return provider
+
+
+def _trace_engine(engine: Engine, provider) -> None:
+    """Spans for this engine's SQL. The instrumentor's public ``instrument`` works once per
+    process and also patches ``create_async_engine`` (which needs greenlet); the engine tracer
+    it builds is all we need, once per app."""
+    from opentelemetry.instrumentation.sqlalchemy import __version__
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+    from opentelemetry.metrics import NoOpMeterProvider
+
+    tracer = provider.get_tracer("opentelemetry.instrumentation.sqlalchemy", __version__)
+    usage = NoOpMeterProvider().get_meter("educonnect").create_up_down_counter("unused")
+    EngineTracer(tracer, engine, usage)

@@ -210,7 +210,8 @@ class KeyManager:
                     self._crypto.decrypt(row.private_jwk_encrypted, row.kid)
                 )
         jwks = {"keys": published}
-        snap = _Snapshot(signing, KeySet.import_key_set(jwks), jwks, time.monotonic())
+        public = KeySet.import_key_set(jwks) if published else KeySet([])
+        snap = _Snapshot(signing, public, jwks, time.monotonic())
         self._snapshot = snap
         return snap
 
