@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test setup assets browser lint format openapi bench clean
+.PHONY: run test setup assets browser haproxy lint format openapi bench clean
 
 $(BIN)/educonnect $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,12 +30,16 @@ run: setup
 	EDUCONNECT_FRANCECONNECT_SIMULATOR=true EDUCONNECT_FRANCECONNECT_ENABLED=true \
 	$(BIN)/educonnect serve --port $(PORT)
 
-test: setup browser
+test: setup browser haproxy
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 # The browser test drives Debian's Chromium (no browser download works here).
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null)
+
+# The multi-instance test (and bench/cluster_run.py) put Debian's HAProxy in front of the servers.
+haproxy:
+	command -v haproxy >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends haproxy >/dev/null)
 
 bench: setup
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null)
