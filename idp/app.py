@@ -56,8 +56,8 @@ def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     keys = KeyManager(settings, sessions, clock)
-    stores = make_stores(settings, sessions, clock)
-    audit = Audit(sessions, clock)
+    stores = make_stores(settings, clock)
+    audit = Audit(clock)
     tokens = TokenService(settings, keys, clock)
     return AppState(
         settings=settings,

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from idp.db import transaction
 from idp.settings import Settings
 
 
@@ -78,7 +79,8 @@ def keys_rotate(as_json: bool) -> None:
     state.keys.ensure_keys()
     kids = state.keys.rotate()
     signing_from = state.keys.activation_time()
-    state.audit.record_now("keys.rotated", detail={"kids": kids})
+    with transaction(state.sessions) as db:
+        state.audit.record(db, "keys.rotated", detail={"kids": kids})
     if as_json:
         _echo_json({"next": kids, "signing_from": signing_from})
     else:

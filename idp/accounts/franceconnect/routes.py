@@ -116,9 +116,10 @@ def franceconnect_callback(request: Request, state: State) -> Response:
         )
     except FranceConnectError as error:
         log.warning("franceconnect callback refused: %s", error)
-        state.audit.record_now(
-            "franceconnect.failed", ip=client_ip(request), detail={"code": error.code}
-        )
+        with state.uow() as db:
+            state.audit.record(
+                db, "franceconnect.failed", ip=client_ip(request), detail={"code": error.code}
+            )
         response = failed_page(state, request, error.message, auth)
     else:
         response = _after_identity(state, request, identity, auth)
@@ -163,6 +164,7 @@ def sign_in(
             end_session(state, db, previous[0])
         token, session = open_session(
             state,
+            db,
             request,
             account,
             amr=amr,
@@ -176,7 +178,8 @@ def sign_in(
         response: Response = RedirectResponse(step + query, status_code=303)
     elif pending is not None:
         pending.login_at = session.auth_time
-        response = authorize(state, request, pending, token)
+        with state.uow() as db:
+            response = authorize(state, db, request, pending, token)
     else:
         response = RedirectResponse("/compte", status_code=303)
     set_session_cookie(response, state.settings, token)

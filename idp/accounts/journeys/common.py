@@ -158,14 +158,14 @@ def too_many(
     )
 
 
-def throttled(state: AppState, key: str, limit: int, window: int) -> int:
+def throttled(state: AppState, db: Session, key: str, limit: int, window: int) -> int:
     """Count one event; 0 while within ``limit`` per ``window``, else the seconds to wait."""
     throttle = state.stores.throttle
-    if left := throttle.locked_for(key):
+    if left := throttle.locked_for(db, key):
         return left
-    if throttle.hit(key, window) > limit:
-        throttle.lock(key, window)
-        throttle.reset(key)
+    if throttle.hit(db, key, window) > limit:
+        throttle.lock(db, key, window)
+        throttle.reset(db, key)
         return window
     return 0
 
@@ -187,6 +187,7 @@ def signed_in(state: AppState, db: Session, request: Request) -> tuple[SessionDa
 
 def resume(
     state: AppState,
+    db: Session,
     request: Request,
     auth: str | None,
     fallback: Response,
@@ -196,7 +197,7 @@ def resume(
     pending = state.interactions.open(auth)
     if pending is None:
         return fallback
-    return authorize(state, request, pending, token)
+    return authorize(state, db, request, pending, token)
 
 
 def end_sessions(state: AppState, db: Session, account_id: str, keep_sid: str | None = None) -> int:
@@ -204,7 +205,7 @@ def end_sessions(state: AppState, db: Session, account_id: str, keep_sid: str | 
     from idp.oidc.logout import end_session
 
     ended = 0
-    for session in state.stores.sessions.for_account(account_id):
+    for session in state.stores.sessions.for_account(db, account_id):
         if session.sid != keep_sid and end_session(state, db, session) is not None:
             ended += 1
     return ended

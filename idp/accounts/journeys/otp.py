@@ -77,17 +77,17 @@ def _digest(state: AppState, challenge_id: str, code: str) -> str:
     return hmac.new(_key(state), f"{challenge_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def _check_limits(state: AppState, send_to: str, ip: str | None) -> None:
+def _check_limits(state: AppState, db: Session, send_to: str, ip: str | None) -> None:
     throttle = state.stores.throttle
     keys = [(f"otp:to:{send_to}", SENDS_PER_DESTINATION)]
     if ip:
         keys.append((f"otp:ip:{ip}", SENDS_PER_ADDRESS))
     for key, _ in keys:
-        if left := throttle.locked_for(key):
+        if left := throttle.locked_for(db, key):
             raise OtpRateLimited(left)
     for key, limit in keys:
-        if throttle.hit(key, SEND_WINDOW) > limit:
-            throttle.lock(key, SEND_WINDOW)
+        if throttle.hit(db, key, SEND_WINDOW) > limit:
+            throttle.lock(db, key, SEND_WINDOW)
             raise OtpRateLimited(SEND_WINDOW)
 
 
@@ -106,7 +106,7 @@ def issue(
     from idp.messaging.messenger import messenger
 
     purpose = Purpose(purpose)
-    _check_limits(state, send_to, ip)
+    _check_limits(state, db, send_to, ip)
     now = state.clock.now()
     db.execute(
         update(OtpChallenge)

@@ -149,7 +149,7 @@ def reset_password(state: AppState, db: Session, staff: Staff, t: Target, ip: st
         issued = issuing.reset_password(state, db, t.school, account, t.person_id)
     except IssueError as exc:
         raise ActionError(str(exc)) from exc
-    authentication.unlock(state, account.username)
+    authentication.unlock(state, db, account.username)
     _cut_access(state, db, account, "password_reset")
     Audit(state, db, staff, ip)("admin.password.reset", t, before=before, after=_snapshot(account))
     return issued
@@ -163,7 +163,7 @@ def unlock(state: AppState, db: Session, staff: Staff, t: Target, ip: str | None
     account.locked_until = None
     account.failed_logins = 0
     account.updated_at = state.clock.now()
-    authentication.unlock(state, account.username)
+    authentication.unlock(state, db, account.username)
     Audit(state, db, staff, ip)(
         "admin.account.unlocked", t, before=before, after=_snapshot(account)
     )
