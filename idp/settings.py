@@ -54,11 +54,18 @@ class Settings(BaseSettings):
     #: How long a rotated-out signing key stays published (must exceed every token TTL it signed).
     key_retention: int = 2 * 24 * 3600
 
-    #: Login throttling: failures allowed per account and per address before a growing delay.
+    #: Login throttling (idp/accounts/login/throttling.py; the numbers and why in
+    #: docs/operations.md). Per account: failures before a lock that doubles per lock-out of
+    #: the day, from ``login_lock_base_seconds`` up to ``login_lock_max_seconds``.
     login_max_failures_account: int = 5
-    login_max_failures_address: int = 30
     login_lock_base_seconds: int = 30
     login_lock_max_seconds: int = 3600
+    #: Per address: failures allowed in a window (a collège, a mobile operator share one
+    #: address) before each further attempt waits a delay growing by 1 s per failure past
+    #: the allowance, up to ``login_address_max_delay_seconds``. Never a hard block.
+    login_max_failures_address: int = 100
+    login_address_window_seconds: int = 600
+    login_address_max_delay_seconds: int = 60
 
     #: Whether to register the development relying party ("LSUN démo") and its routes.
     demo_enabled: bool = True
