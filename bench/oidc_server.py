@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from idp.accounts.models import Account, AccountKind, AccountState  # noqa: E402
-from idp.app import build_state  # noqa: E402
 from idp.migrate import upgrade  # noqa: E402
 from idp.oidc.clients import ClientSpec, create_client  # noqa: E402
+from idp.services import build_state  # noqa: E402
 from idp.settings import Settings  # noqa: E402
 from idp.state import AppState  # noqa: E402
 

@@ -73,7 +73,7 @@ def keys() -> None:
 def keys_rotate(as_json: bool) -> None:
     """Publish a next signing key per algorithm; it signs once cached key sets have expired,
     and the keys it replaces stay published until what they signed has expired."""
-    from idp.app import build_state
+    from idp.services import build_state
 
     state = build_state(_settings())
     state.keys.ensure_keys()
@@ -124,8 +124,8 @@ def clients() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def clients_create(**options) -> None:
     """Register a relying party; prints client_id and (confidential clients) client_secret."""
-    from idp.app import build_state
     from idp.oidc.clients import ClientError, ClientSpec, create_client
+    from idp.services import build_state
 
     as_json = options.pop("as_json")
     jwks_file = options.pop("jwks_file")

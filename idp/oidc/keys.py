@@ -19,19 +19,14 @@ or rotation.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
-import os
 import secrets
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc.jwk import ECKey, JWKRegistry, KeySet, RSAKey
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idp.clock import Clock
 from idp.oidc.models import SigningKey
+from idp.security.sealing import AtRest
 from idp.settings import Settings
 
 log = logging.getLogger("educonnect.keys")
@@ -51,22 +47,17 @@ JWKS_MAX_AGE = 60
 ACTIVATION_DELAY = timedelta(seconds=JWKS_MAX_AGE + 2 * _REFRESH_SECONDS)
 
 
-class KeyEncryption:
-    """AES-256-GCM with a key stretched from the configured key-encryption key."""
+class KeyEncryption(AtRest):
+    """Private keys at rest: AES-256-GCM with the key-encryption key's ``jwk-at-rest`` key."""
 
     def __init__(self, secret: str) -> None:
-        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"educonnect/jwk-at-rest")
-        self._aead = AESGCM(hkdf.derive(secret.encode()))
+        super().__init__(secret, "jwk-at-rest")
 
     def encrypt(self, plaintext: str, kid: str) -> str:
-        nonce = os.urandom(12)
-        return base64.b64encode(
-            nonce + self._aead.encrypt(nonce, plaintext.encode(), kid.encode())
-        ).decode()
+        return self.seal(plaintext.encode(), kid)
 
     def decrypt(self, blob: str, kid: str) -> str:
-        raw = base64.b64decode(blob)
-        return self._aead.decrypt(raw[:12], raw[12:], kid.encode()).decode()
+        return self.open(blob, kid).decode()
 
 
 def _generate(alg: str, kid: str) -> ECKey | RSAKey:

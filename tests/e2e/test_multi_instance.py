@@ -15,7 +15,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from idp.app import build_state
+from idp.services import build_state
 from tests.conftest import PG_URL, REDIS_URL, _empty_tables, _flush_redis, make_settings
 from tests.e2e import cluster as topology
 from tests.e2e.live import node_modules_ready, run_node

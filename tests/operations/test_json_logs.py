@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from idp.app import build_state
+from idp.services import build_state
 from tests.conftest import make_settings
 from tests.support import processes
 from tests.support.oidc import PASSWORD, Browser, make_account, make_rp, pkce

@@ -64,9 +64,7 @@ CODE_SENT = "Un nouveau code vous a été envoyé."
 
 
 def _sealer(state: AppState) -> seal.Sealer:
-    from idp.accounts.franceconnect.routes import sealer
-
-    return sealer(state)
+    return seal.Sealer(state.seals)
 
 
 def _load(state: AppState, request: Request) -> PendingLink | None:

@@ -50,8 +50,7 @@ LOGOUT_UNVERIFIED = (
 
 
 def sealer(state: AppState) -> seal.Sealer:
-    found = state.extras.get("franceconnect_sealer")
-    return found or state.extras.setdefault("franceconnect_sealer", seal.Sealer(state.settings))
+    return seal.Sealer(state.seals)
 
 
 def connector(state: AppState) -> FranceConnectConnector | None:

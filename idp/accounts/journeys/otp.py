@@ -35,6 +35,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from idp.accounts.journeys.models import OtpChallenge
+from idp.security.sealing import derive_key
 from idp.state import AppState
 
 TTL_SECONDS = 10 * 60
@@ -68,9 +69,7 @@ class Result:
 
 
 def _key(state: AppState) -> bytes:
-    return hmac.new(
-        state.settings.secrets["secret_key"].encode(), b"educonnect/otp/v1", hashlib.sha256
-    ).digest()
+    return derive_key(state.settings.secrets["secret_key"], "otp")
 
 
 def _digest(state: AppState, challenge_id: str, code: str) -> str:

@@ -24,7 +24,6 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from idp.admin.models import StaffTotp
-from idp.admin.sealing import sealer
 from idp.state import AppState
 
 STEP = 30
@@ -46,7 +45,7 @@ class Check:
 
 
 def _sealer(state: AppState):
-    return sealer(state, "totp-at-rest")
+    return state.seals.at_rest("totp-at-rest")
 
 
 def seal_secret(state: AppState, secret: str, account_id: str) -> str:

@@ -21,7 +21,6 @@ from idp.admin.roles import Action, Staff
 from idp.admin.schools import issuing
 from idp.admin.schools.issuing import Issued, IssueError
 from idp.admin.schools.letters import Letter
-from idp.admin.sealing import sealer
 from idp.registry.models import Guardian, Pupil, PupilStatus, School
 from idp.state import AppState
 
@@ -275,7 +274,7 @@ def store_letters(
     db.add(batch)
     db.flush()
     raw = json.dumps([asdict(x) for x in letters], default=str).encode()
-    batch.payload = sealer(state, "letters-at-rest").seal(raw, batch.id)
+    batch.payload = state.seals.at_rest("letters-at-rest").seal(raw, batch.id)
     return batch.id
 
 
@@ -289,6 +288,6 @@ def load_letters(
         or batch.expires_at <= state.clock.now()
     ):
         raise NotFound
-    items = json.loads(sealer(state, "letters-at-rest").open(batch.payload, batch.id))
+    items = json.loads(state.seals.at_rest("letters-at-rest").open(batch.payload, batch.id))
     letters = [Letter(**{**x, "valid_until": date.fromisoformat(x["valid_until"])}) for x in items]
     return batch, letters
