@@ -21,6 +21,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from starlette.responses import JSONResponse, Response
 
+from idp.i18n import _
 from idp.observability.metrics import OUTAGES
 
 log = logging.getLogger("educonnect.faults")
@@ -101,8 +102,8 @@ def install(app: FastAPI, outages: Outages, wants_json, templates) -> None:
             )
         page = templates.error_page(
             request,
-            "Service momentanément indisponible",
-            "Le service ne peut pas répondre pour le moment. Réessayez dans quelques instants.",
+            _("Service momentanément indisponible"),
+            _("Le service ne peut pas répondre pour le moment. Réessayez dans quelques instants."),
             503,
         )
         page.headers.update(headers)
