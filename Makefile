@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test setup assets browser haproxy lint format openapi bench clean
+.PHONY: run test setup assets browser haproxy lint format openapi bench bench-cluster clean
 
 $(BIN)/educonnect $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ haproxy:
 bench: setup
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null)
 	$(BIN)/python bench/oidc_run.py
+
+bench-cluster: setup haproxy
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null)
+	$(BIN)/python bench/cluster_run.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

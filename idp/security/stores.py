@@ -357,7 +357,11 @@ def make_stores(settings: Settings, clock: Clock) -> Stores:
     if settings.redis_url:
         import redis
 
-        client = redis.Redis.from_url(settings.redis_url)
+        # Short timeouts: a Redis that hangs must fail the request (503, throttling fails
+        # closed) rather than hold a server thread forever.
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=2, socket_timeout=2
+        )
         prefix = settings.redis_prefix
         return Stores(
             RedisSessionStore(client, prefix, clock),
