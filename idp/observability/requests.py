@@ -26,10 +26,14 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def _route(scope: Scope) -> str:
-    route = scope.get("route") or scope.get("endpoint")
-    return getattr(route, "path", None) or (
-        "static" if "static" in scope.get("path", "")[:8] else "unmatched"
-    )
+    """The route template (``/admin/people/{kind}/{person_id}``), never the raw path: bounded
+    label values, and no token that a path may carry. Mounted apps are prefixed by their mount."""
+    prefix = scope.get("root_path", "")
+    if (route := scope.get("route")) is not None and hasattr(route, "path"):
+        return prefix + route.path
+    if scope.get("endpoint") is not None:  # a mounted app without routes (static files)
+        return prefix + "/{path}"
+    return "unmatched"
 
 
 def _client_id(scope: Scope, headers: dict[bytes, bytes]) -> str | None:
