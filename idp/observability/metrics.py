@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp.clock import Clock
@@ -86,8 +86,13 @@ class OutboxCollector(Collector):
 
 
 def _pending(model) -> list:
-    status = getattr(model, "status", None)
-    return [status == "pending"] if status is not None else []
+    """Undelivered rows, whichever way the outbox marks delivery."""
+    if (status := getattr(model, "status", None)) is not None:
+        return [status == "pending"]
+    for name in ("sent_at", "delivered_at"):
+        if (column := getattr(model, name, None)) is not None:
+            return [column.is_(None)]
+    return [false()]  # a development sink: nothing is waiting
 
 
 def exposition(collectors: list[Collector]) -> tuple[bytes, str]:
