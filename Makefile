@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test setup assets browser haproxy lint format openapi bench bench-cluster clean
+.PHONY: run test setup assets browser haproxy lint format openapi bench bench-node bench-cluster clean
 
 $(BIN)/educonnect $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ bench: setup
 bench-cluster: setup haproxy
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null)
 	$(BIN)/python bench/cluster_run.py
+
+# Our token and introspection endpoints against npm oidc-provider, alternated in one run.
+bench-node: setup
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null)
+	$(BIN)/python bench/vs_node.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

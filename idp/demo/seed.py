@@ -53,7 +53,7 @@ def seed(settings: Settings) -> list[dict]:
     state.keys.ensure_keys()
     ensure_demo_client(state)
     from idp.admin.demo import seed_demo_staff
-    from idp.registry.demo import seed_demo_registry
+    from idp.demo.registry import seed_demo_registry
 
     logins = seed_demo_registry(state.sessions, settings)
     logins += seed_demo_staff(state)
