@@ -72,7 +72,12 @@ class TestDatabaseDown:
             page = c.get("/authorize?client_id=x&response_type=code&redirect_uri=http://a/")
             assert page.status_code == 503 and "Retry-After" in page.headers
             assert "Service momentanément indisponible" in page.text
-            assert c.get("/").status_code == 503
+            form = c.get("/login")
+            login = c.post(
+                "/login",
+                data={"username": "a", "password": "b", "csrf_token": csrf_of(form.text)},
+            )
+            assert login.status_code == 503 and "Service momentanément" in login.text
 
     def test_one_log_line_per_outage_change_and_no_traceback(self, missing_db, caplog):
         url, appear = missing_db
