@@ -117,3 +117,31 @@ class TestApp:
     def test_a_bad_cidr_refuses_to_start(self, database_url, redis_url):
         with pytest.raises(ValueError):
             make_settings(database_url, redis_url, trusted_proxies="10.0.0.0/33")
+
+
+class TestScheme:
+    def test_forwarded_proto_only_from_a_trusted_peer(self):
+        import asyncio
+
+        from idp.net import ClientAddressMiddleware
+
+        seen = {}
+
+        async def app(scope, receive, send):
+            seen.update(client=scope["client"], scheme=scope["scheme"])
+
+        def run(peer: str) -> dict:
+            scope = {
+                "type": "http",
+                "scheme": "http",
+                "client": (peer, 1234),
+                "headers": [
+                    (b"x-forwarded-for", b"198.51.100.7"),
+                    (b"x-forwarded-proto", b"https"),
+                ],
+            }
+            asyncio.run(ClientAddressMiddleware(app, LOOPBACK)(scope, None, None))
+            return dict(seen)
+
+        assert run("127.0.0.1") == {"client": ("198.51.100.7", 0), "scheme": "https"}
+        assert run("203.0.113.1") == {"client": ("203.0.113.1", 1234), "scheme": "http"}
