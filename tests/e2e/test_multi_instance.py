@@ -128,6 +128,25 @@ def test_throttling_is_shared(cluster):
     assert refused.status_code != 303 and "Trop de tentatives" in refused.text
 
 
+def test_the_balancer_replaces_a_forged_forwarded_for(cluster):
+    """The instances believe the balancer (a trusted proxy), which overwrites what the client
+    claims: the address they see is the client's real one (loopback here), not the forgery."""
+    for i in range(2):  # one request per instance
+        httpx.get(
+            cluster.url + "/health",
+            headers={"X-Forwarded-For": "6.6.6.6", "X-Request-ID": f"forged-{i}"},
+        )
+    time.sleep(0.5)
+    seen = {
+        entry["request_id"]: entry.get("client_ip")
+        for process in cluster.instances
+        for entry in topology.json_lines(process)
+        if entry.get("logger") == "educonnect.access"
+        and str(entry.get("request_id", "")).startswith("forged-")
+    }
+    assert seen == {"forged-0": "127.0.0.1", "forged-1": "127.0.0.1"}, seen
+
+
 def test_an_instance_killed_mid_run_fails_no_login(cluster):
     state = _state(cluster)
     make_account(state, "k.retry")

@@ -38,6 +38,7 @@ def test_env(database_url: str, redis_url: str | None, **values: str) -> dict[st
         EDUCONNECT_ARGON2_MEMORY_COST=str(settings.argon2_memory_cost),
         EDUCONNECT_REDIS_PREFIX=settings.redis_prefix,
         EDUCONNECT_DEMO_ENABLED="false",
+        PYTHONUNBUFFERED="1",  # a test reads the log while the process runs
     )
     if redis_url:
         env["EDUCONNECT_REDIS_URL"] = redis_url
