@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test setup assets browser haproxy lint format openapi bench bench-node bench-cluster clean
+.PHONY: run test setup assets messages browser haproxy lint format openapi bench bench-node bench-cluster clean
 
 $(BIN)/educonnect $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,16 @@ node_modules/.package-lock.json: package.json package-lock.json
 assets: node_modules/.package-lock.json
 	$(PYTHON) scripts/install_assets.py
 
-setup: $(VENV)/.installed assets
+# French message catalogue: `make messages` after adding or changing a _() sentence (then
+# edit wording in the .po); set-up compiles it (the .mo is a build product).
+CATALOGUE := idp/locale/fr/LC_MESSAGES/messages
+$(CATALOGUE).mo: $(CATALOGUE).po $(VENV)/.installed
+	$(BIN)/pybabel compile --domain messages --directory idp/locale --locale fr
+
+messages: $(VENV)/.installed
+	$(BIN)/python scripts/messages.py
+
+setup: $(VENV)/.installed assets $(CATALOGUE).mo
 
 run: setup
 	EDUCONNECT_ISSUER=http://localhost:$(PORT) $(BIN)/educonnect db upgrade

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from idp.accounts.models import Account
 from idp.db import bound
 from idp.deps import Db, ReadDb, State, request_transaction
+from idp.i18n import _
 from idp.oidc.authorize import authorize, error_response, params_from
 from idp.oidc.claims import CLAIMS_SUPPORTED, userinfo_claims
 from idp.oidc.clients import SCOPES
@@ -139,8 +140,9 @@ def authorize_endpoint(request: Request, state: State, db: Db, items: Params) ->
     if repeated:
         return state.templates.error_page(
             request,
-            "Connexion impossible",
-            f"La demande de connexion est incorrecte : le paramètre « {repeated} » est répété.",
+            _("Connexion impossible"),
+            _("La demande de connexion est incorrecte : le paramètre « %(name)s » est répété.")
+            % {"name": repeated},
             status_code=400,
         )
     return authorize(state, db, request, Pending(params_from(dict(items))))
@@ -148,7 +150,7 @@ def authorize_endpoint(request: Request, state: State, db: Db, items: Params) ->
 
 def _repeated(items: list[tuple[str, str]]) -> str | None:
     seen: set[str] = set()
-    for key, _ in items:
+    for key, _value in items:
         if key in seen:
             return key
         seen.add(key)
