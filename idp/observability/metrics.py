@@ -87,8 +87,9 @@ class OutboxCollector(Collector):
 
 def _pending(model) -> list:
     """Undelivered rows, whichever way the outbox marks delivery."""
-    if (status := getattr(model, "status", None)) is not None:
-        return [status == "pending"]
+    for name in ("state", "status"):
+        if (column := getattr(model, name, None)) is not None:
+            return [column == "pending"]
     for name in ("sent_at", "delivered_at"):
         if (column := getattr(model, name, None)) is not None:
             return [column.is_(None)]
