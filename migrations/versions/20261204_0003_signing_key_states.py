@@ -1,7 +1,7 @@
 """signing keys: a 'next' state with activate_at; one active and one next key per algorithm
 
-Revision ID: 0002_signing_keys
-Revises: 0001
+Revision ID: 0003_signing_keys
+Revises: 20261204_outbox
 Create Date: 2026-12-04 18:45:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import idp.db
 
-revision: str = "0002_signing_keys"
-down_revision: str | None = "0001"
+revision: str = "0003_signing_keys"
+down_revision: str | None = "20261204_outbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
