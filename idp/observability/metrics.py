@@ -62,7 +62,7 @@ class OutboxCollector(Collector):
         self._clock = clock
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from idp.messaging.models import OutboxMessage
+        from idp.outbox.models import OutboxMessage
 
         depth = GaugeMetricFamily("educonnect_outbox_depth", "Outbox messages not yet delivered.")
         age = GaugeMetricFamily(

@@ -67,6 +67,30 @@ class TestMetrics:
         assert "educonnect_outbox_oldest_age_seconds " in text
         assert "educonnect_throttle_blocks_total" in text
 
+    def test_outbox_depth_and_age(self, make_client):
+        from datetime import timedelta
+
+        from idp.db import transaction
+        from idp.outbox.models import OutboxMessage
+
+        client = make_client()
+        state = client.app.state.idp
+        now = state.clock.now()
+        with transaction(state.sessions) as db:
+            for state_, age in (("pending", 90), ("pending", 30), ("sent", 900)):
+                db.add(
+                    OutboxMessage(
+                        channel="sms",
+                        recipient="+33612345678",
+                        state=state_,
+                        next_attempt_at=now,
+                        created_at=now - timedelta(seconds=age),
+                    )
+                )
+        text = client.get("/metrics").text
+        assert _value(text, "educonnect_outbox_depth") == 2
+        assert 90 <= _value(text, "educonnect_outbox_oldest_age_seconds") < 900
+
     def test_route_templates_not_raw_paths(self, make_client):
         client = make_client()
         client.get("/nowhere/secret-token-abc")
