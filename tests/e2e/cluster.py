@@ -21,23 +21,17 @@ ROOT = Path(__file__).resolve().parents[2]
 HAPROXY_CFG = ROOT / "deploy" / "haproxy.cfg"
 
 
-def has_worker_command() -> bool:
-    from idp.cli import main
-
-    return "worker" in main.commands
-
-
 @dataclass
 class Cluster:
     url: str
     instances: list[processes.Process]
     balancer: processes.Process
-    worker: processes.Process | None
+    worker: processes.Process
     receiver: LogoutReceiver
     env: dict[str, str] = field(default_factory=dict)
 
     def all(self) -> list[processes.Process]:
-        return [*self.instances, self.balancer, *([self.worker] if self.worker else [])]
+        return [*self.instances, self.balancer, self.worker]
 
 
 class LogoutReceiver:
@@ -87,10 +81,8 @@ def start_cluster(database_url: str, redis_url: str, logdir: Path) -> Cluster:
     try:
         for name in ("idp1", "idp2"):
             started.append(processes.serve(name, env, logdir))
-        worker = None
-        if has_worker_command():
-            worker = processes.start("worker", ["worker"], env, logdir)
-            started.append(worker)
+        worker = processes.start("worker", ["worker"], env, logdir)
+        started.append(worker)
         balancer = _haproxy(lb_port, started[0].port, started[1].port, logdir)
         started.append(balancer)
         return Cluster(url, started[:2], balancer, worker, receiver, env)

@@ -2,8 +2,8 @@
 
 Runs when ``EDUCONNECT_TEST_DATABASE_URL`` and ``EDUCONNECT_TEST_REDIS_URL`` are set (as in
 ``.ci/run``): round robin sends consecutive requests to alternating instances, and HAProxy's
-``X-Served-By`` header proves that each flow crossed them. The worker is started when
-``educonnect worker`` exists; until then the servers' own periodic task delivers the outbox.
+``X-Served-By`` header proves that each flow crossed them. One ``educonnect worker`` delivers
+the outbox (the servers run no background work outside development).
 """
 
 from __future__ import annotations
