@@ -6,6 +6,7 @@ from __future__ import annotations
 from idp.accounts.passwords import Passwords
 from idp.clock import Clock
 from idp.db import make_engine, make_session_factory
+from idp.messaging.messenger import Messenger
 from idp.oidc.endpoints import register_all
 from idp.oidc.interaction import Interactions
 from idp.oidc.keys import KeyManager
@@ -47,4 +48,5 @@ def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
         audit=audit,
         interactions=Interactions(seals.browser("interaction")),
         seals=seals,
+        messenger=Messenger(settings, clock),
     )

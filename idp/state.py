@@ -13,6 +13,7 @@ from idp.settings import Settings
 
 if TYPE_CHECKING:
     from idp.accounts.passwords import Passwords
+    from idp.messaging.messenger import Messenger
     from idp.oidc.interaction import Interactions
     from idp.oidc.keys import KeyManager
     from idp.oidc.server import Server
@@ -40,6 +41,7 @@ class AppState:
     audit: Audit
     interactions: Interactions
     seals: Seals
+    messenger: Messenger
     extras: dict[str, Any] = field(default_factory=dict)
 
     def uow(self, *, readonly: bool = False):
