@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test setup assets messages browser lint format openapi bench bench-node clean
+.PHONY: run test setup assets messages browser haproxy lint format openapi bench bench-node bench-cluster clean
 
 $(BIN)/educonnect $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,16 +39,24 @@ run: setup
 	EDUCONNECT_FRANCECONNECT_SIMULATOR=true EDUCONNECT_FRANCECONNECT_ENABLED=true \
 	$(BIN)/educonnect serve --port $(PORT)
 
-test: setup browser
+test: setup browser haproxy
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 # The browser test drives Debian's Chromium (no browser download works here).
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null)
 
+# The multi-instance test (and bench/cluster_run.py) put Debian's HAProxy in front of the servers.
+haproxy:
+	command -v haproxy >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends haproxy >/dev/null)
+
 bench: setup
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null)
 	$(BIN)/python bench/oidc_run.py
+
+bench-cluster: setup haproxy
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null)
+	$(BIN)/python bench/cluster_run.py
 
 # Our token and introspection endpoints against npm oidc-provider, alternated in one run.
 bench-node: setup

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from idp import operations
 from idp.clock import Clock
 from idp.i18n import _
 from idp.security.csrf import CsrfCookieMiddleware, CsrfError, csrf_error_handler
@@ -35,6 +36,7 @@ _JSON_PREFIXES = (
     "/.well-known",
     "/health",
     "/ready",
+    "/metrics",
 )
 
 _PAGE_ERRORS = {
@@ -52,7 +54,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(state.keys.ensure_keys)
+        await run_in_threadpool(state.keys.ensure_keys_at_start)
         worker = _in_process_worker(state) if background else None
         yield
         if worker:
@@ -73,6 +75,7 @@ def create_app(
     _add_error_handlers(app, state)
     app.add_middleware(CsrfCookieMiddleware, settings=settings)
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
+    operations.install(app, state, _wants_json)
     _include_routers(app, state)
     mount_static(app)
     return app

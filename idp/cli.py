@@ -41,8 +41,10 @@ def serve(host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        # The app reads forwarding headers itself (idp.net, EDUCONNECT_TRUSTED_PROXIES) and
+        # writes its own access line (uvicorn's would print codes and tokens in query strings).
+        proxy_headers=False,
+        access_log=False,
         log_level=settings.log_level.lower(),
     )
 
@@ -71,18 +73,21 @@ def keys() -> None:
 @keys.command("rotate")
 @click.option("--json", "as_json", is_flag=True)
 def keys_rotate(as_json: bool) -> None:
-    """Add a new signing key per algorithm; old public keys stay published until they expire."""
+    """Publish a next signing key per algorithm; it signs once cached key sets have expired,
+    and the keys it replaces stay published until what they signed has expired."""
     from idp.services import build_state
 
     state = build_state(_settings())
     state.keys.ensure_keys()
     kids = state.keys.rotate()
+    signing_from = state.keys.activation_time()
     with transaction(state.sessions) as db:
         state.audit.record(db, "keys.rotated", detail={"kids": kids})
     if as_json:
-        _echo_json({"active": kids})
+        _echo_json({"next": kids, "signing_from": signing_from})
     else:
-        click.echo("new signing keys: " + ", ".join(kids))
+        click.echo(f"next signing keys, published now: {', '.join(kids)}")
+        click.echo(f"they sign from {signing_from:%Y-%m-%d %H:%M:%S} UTC (after the JWKS cache)")
 
 
 @main.group()

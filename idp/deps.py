@@ -64,6 +64,8 @@ async def get_read_db(request: Request) -> AsyncIterator[Session]:
 
 
 def client_ip(request: Request) -> str:
+    """The client's address: the TCP peer, or what a trusted proxy forwarded for it
+    (``idp.net.ClientAddressMiddleware`` has already replaced ``request.client``)."""
     return request.client.host if request.client else "unknown"
 
 

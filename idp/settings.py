@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from idp.i18n import _
@@ -63,11 +63,18 @@ class Settings(BaseSettings):
     #: How long a rotated-out signing key stays published (must exceed every token TTL it signed).
     key_retention: int = 2 * 24 * 3600
 
-    #: Login throttling: failures allowed per account and per address before a growing delay.
+    #: Login throttling (idp/accounts/login/throttling.py; the numbers and why in
+    #: docs/operations.md). Per account: failures before a lock that doubles per lock-out of
+    #: the day, from ``login_lock_base_seconds`` up to ``login_lock_max_seconds``.
     login_max_failures_account: int = 5
-    login_max_failures_address: int = 30
     login_lock_base_seconds: int = 30
     login_lock_max_seconds: int = 3600
+    #: Per address: failures allowed in a window (a collège, a mobile operator share one
+    #: address) before each further attempt waits a delay growing by 1 s per failure past
+    #: the allowance, up to ``login_address_max_delay_seconds``. Never a hard block.
+    login_max_failures_address: int = 100
+    login_address_window_seconds: int = 600
+    login_address_max_delay_seconds: int = 60
 
     #: Whether to register the development relying party ("LSUN démo") and its routes.
     demo_enabled: bool = True
@@ -110,7 +117,38 @@ class Settings(BaseSettings):
     support_ticket_retention_days: int = 365
 
     log_level: str = "INFO"
+    #: ``text`` (development) or ``json``: one JSON object per stdout line (time, level, event,
+    #: request id, route, status, duration, client id), for a log collector.
+    log_format: Literal["text", "json"] = "text"
+    #: Comma-separated addresses or CIDRs of the proxies (load balancers) whose forwarding
+    #: header is believed for the client's address; everyone else's is ignored.
+    trusted_proxies: str = "127.0.0.1,::1"
+    #: Which header those proxies write: ``x-forwarded-for`` (HAProxy ``option forwardfor``,
+    #: nginx) or ``forwarded`` (RFC 7239). Only one is read, so a client cannot slip in the other.
+    forwarded_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
+    #: Comma-separated CIDRs that may read ``/metrics`` besides loopback (always allowed).
+    metrics_allowed: str = ""
     extra_trusted_hosts: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies", "metrics_allowed")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        from idp.net import parse_networks
+
+        parse_networks(value)  # a typo in a CIDR refuses to start rather than trusting nobody
+        return value
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple:
+        from idp.net import parse_networks
+
+        return parse_networks(self.trusted_proxies)
+
+    @cached_property
+    def metrics_networks(self) -> tuple:
+        from idp.net import parse_networks
+
+        return parse_networks("127.0.0.0/8,::1," + self.metrics_allowed)
 
     @cached_property
     def issuer_url(self) -> str:

@@ -30,6 +30,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import update
 
 from idp.accounts.models import Account
+from idp.observability.metrics import GRANTS
 from idp.oidc.clients import CONFIDENTIAL_AUTH
 from idp.oidc.models import AuthorizationCode, Grant, RefreshToken
 from idp.oidc.tokens import token_hash
@@ -82,6 +83,7 @@ class _IssuesFamilyTokens:
     def generate_token(
         self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True
     ):
+        GRANTS.labels(self.GRANT_TYPE).inc()  # every grant issues through here
         return self.server.tokens.issue(
             self.server.db,
             self.request.client,

@@ -11,7 +11,17 @@ from datetime import datetime
 
 from authlib.oauth2.rfc6749 import ClientMixin, scope_to_list
 from authlib.oidc.core import AuthorizationCodeMixin
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.db import ID, Base, new_id
@@ -189,12 +199,27 @@ class Consent(Base):
 class SigningKey(Base):
     __tablename__ = "signing_keys"
 
+    #: At most one ``active`` and one ``next`` key per algorithm, enforced here, so processes
+    #: starting together cannot create two signing keys (``KeyManager.ensure_keys``).
+    __table_args__ = (
+        Index(
+            "uq_signing_keys_alg_state",
+            "alg",
+            "state",
+            unique=True,
+            sqlite_where=text("state <> 'retired'"),
+            postgresql_where=text("state <> 'retired'"),
+        ),
+    )
+
     kid: Mapped[str] = mapped_column(String(64), primary_key=True)
     alg: Mapped[str] = mapped_column(String(10))
-    #: active (signs) | retired (published until ``publish_until``, then dropped).
+    #: next (published; signs from ``activate_at``) | active (signs) | retired (published
+    #: until ``publish_until``, then dropped).
     state: Mapped[str] = mapped_column(String(10))
     private_jwk_encrypted: Mapped[str] = mapped_column(Text)
     public_jwk: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime]
+    activate_at: Mapped[datetime | None]
     retired_at: Mapped[datetime | None]
     publish_until: Mapped[datetime | None]

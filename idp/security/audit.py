@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from idp.clock import Clock
+from idp.observability import metrics
 from idp.security.models import AuditEvent
 
 log = logging.getLogger("educonnect.audit")
@@ -25,5 +26,6 @@ class Audit:
     def record(self, db: Session, event: str, **fields: Any) -> None:
         """Record within the caller's transaction."""
         detail = fields.pop("detail", None)
+        metrics.audit_event(event)
         log.info("%s %s", event, {k: v for k, v in fields.items() if v is not None})
         db.add(AuditEvent(event=event, at=self._clock.now(), detail=detail, **fields))

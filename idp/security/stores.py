@@ -292,39 +292,58 @@ def _load(raw: bytes | str) -> SessionData:
 
 
 class RedisThrottleStore:
-    def __init__(self, client, prefix: str) -> None:
+    """Counters as hashes ``{n: hits, e: window end}``, windows measured with the injected
+    clock (as the database store does), so policies and their tests behave the same on both.
+    Redis expiry only cleans up, a minute after the window."""
+
+    _HIT = """
+    local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+    local ends = tonumber(redis.call('HGET', KEYS[1], 'e') or '0')
+    if ends <= now then
+      redis.call('HSET', KEYS[1], 'n', 1, 'e', now + window)
+      redis.call('EXPIRE', KEYS[1], window + 60)
+      return 1
+    end
+    return redis.call('HINCRBY', KEYS[1], 'n', 1)
+    """
+    _RELEASE = """
+    local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
+    if n > 0 then return redis.call('HINCRBY', KEYS[1], 'n', -1) end
+    return 0
+    """
+
+    def __init__(self, client, prefix: str, clock: Clock) -> None:
         self._r = client
         self._p = prefix
+        self._clock = clock
+        self._hit = client.register_script(self._HIT)
+        self._release = client.register_script(self._RELEASE)
+
+    def _now(self) -> float:
+        return self._clock.now().timestamp()
 
     def hit(self, db: Session, key: str, window: int) -> int:
-        pipe = self._r.pipeline(transaction=True)
-        pipe.incr(f"{self._p}t:{key}")
-        pipe.expire(f"{self._p}t:{key}", window, nx=True)
-        return int(pipe.execute()[0])
+        return int(self._hit(keys=[f"{self._p}t:{key}"], args=[self._now(), window]))
 
     def count(self, db: Session, key: str) -> int:
-        return int(self._r.get(f"{self._p}t:{key}") or 0)
+        hits, ends = self._r.hmget(f"{self._p}t:{key}", "n", "e")
+        return int(hits) if hits is not None and float(ends or 0) > self._now() else 0
 
     def release(self, db: Session, key: str) -> None:
-        # Only decrement an existing counter (never create one without a TTL).
-        self._r.eval(
-            "if redis.call('exists', KEYS[1]) == 1 and tonumber(redis.call('get', KEYS[1])) > 0"
-            " then return redis.call('decr', KEYS[1]) end return 0",
-            1,
-            f"{self._p}t:{key}",
-        )
+        self._release(keys=[f"{self._p}t:{key}"])
 
     def reset(self, db: Session, key: str) -> None:
         self._r.delete(f"{self._p}t:{key}")
 
     def lock(self, db: Session, key: str, seconds: int) -> None:
-        self._r.set(f"{self._p}lock:{key}", 1, ex=seconds)
+        self._r.set(f"{self._p}lock:{key}", self._now() + seconds, ex=seconds + 60)
 
     def unlock(self, db: Session, key: str) -> None:
         self._r.delete(f"{self._p}lock:{key}")
 
     def locked_for(self, db: Session, key: str) -> int:
-        return max(0, int(self._r.ttl(f"{self._p}lock:{key}")))
+        ends = self._r.get(f"{self._p}lock:{key}")
+        return max(0, int(float(ends) - self._now())) if ends is not None else 0
 
 
 @dataclass
@@ -338,9 +357,15 @@ def make_stores(settings: Settings, clock: Clock) -> Stores:
     if settings.redis_url:
         import redis
 
-        client = redis.Redis.from_url(settings.redis_url)
+        # Short timeouts: a Redis that hangs must fail the request (503, throttling fails
+        # closed) rather than hold a server thread forever.
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=2, socket_timeout=2
+        )
         prefix = settings.redis_prefix
         return Stores(
-            RedisSessionStore(client, prefix, clock), RedisThrottleStore(client, prefix), client
+            RedisSessionStore(client, prefix, clock),
+            RedisThrottleStore(client, prefix, clock),
+            client,
         )
     return Stores(DbSessionStore(clock), DbThrottleStore(clock))

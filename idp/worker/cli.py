@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
 import signal
 
 import click
 
+from idp.observability.logs import configure as configure_logging
 from idp.services import build_state
 from idp.settings import Settings
 from idp.worker.runner import Worker
@@ -30,9 +30,7 @@ def worker_command(poll: float, once: bool, as_json: bool) -> None:
     finishes the current delivery and job, then exits; a second one exits at once."""
     settings = Settings()
     settings.check_production()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_format, settings.log_level)  # JSON lines with LOG_FORMAT=json
     state = build_state(settings)
     worker = Worker(state, poll=poll)
     try:

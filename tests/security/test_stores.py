@@ -52,7 +52,7 @@ def stores(request, engine):
 
     client = redis.Redis.from_url(REDIS_URL)
     prefix = f"ect:{_worker()}:contract:"
-    pair = RedisSessionStore(client, prefix, clock), RedisThrottleStore(client, prefix)
+    pair = RedisSessionStore(client, prefix, clock), RedisThrottleStore(client, prefix, clock)
     yield *(_OwnTransactions(s, factory) for s in pair), clock
     for key in client.scan_iter(match=f"{prefix}*"):
         client.delete(key)
@@ -154,3 +154,15 @@ class TestThrottleStore:
         assert 100 < throttle.locked_for("k") <= 120
         throttle.unlock("k")
         assert throttle.locked_for("k") == 0
+
+    def test_windows_and_locks_follow_the_injected_clock(self, stores):
+        """Both stores measure time with the app's clock, so throttling policies (and their
+        tests) behave the same on the database and on Redis."""
+        _, throttle, clock = stores
+        assert throttle.hit("w", 60) == 1 and throttle.hit("w", 60) == 2
+        throttle.lock("w", 30)
+        clock.advance(31)
+        assert throttle.locked_for("w") == 0 and throttle.count("w") == 2
+        clock.advance(30)
+        assert throttle.count("w") == 0
+        assert throttle.hit("w", 60) == 1  # a new window

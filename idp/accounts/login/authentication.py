@@ -1,11 +1,10 @@
-"""Password login with throttling that cannot be raced.
+"""Password login with throttling that cannot be raced (``throttling``: per account, per
+address, per pair).
 
-Each attempt first *reserves* a slot in two atomic counters (per identifier, per address). Only
-attempts that got a slot within the limit reach the password check, so parallel guesses never
-exceed the limit. Past it, a lock is set whose length doubles with each lock-out of the day
-(``login_lock_base_seconds`` … ``login_lock_max_seconds``). An unknown identifier goes through
-exactly the same steps, including an argon2 verification, so neither the answer nor its timing
-tells whether an account exists.
+Only attempts that got an account slot and the address's pace reach the password check, so
+parallel guesses never exceed the limits. An unknown identifier goes through exactly the same
+steps, including the same argon2 work, so neither the answer nor its timing tells whether an
+account exists.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idp.accounts.login.throttling import LoginThrottle
 from idp.accounts.models import Account, AccountState
 from idp.db import transaction
 from idp.i18n import _, ngettext
@@ -47,8 +47,8 @@ def too_many(seconds: int) -> str:
 class LoginResult:
     account_id: str | None
     error: str | None = None
-    #: The throttle slots this attempt holds, given back by ``admit`` once admitted.
-    slots: tuple[str, str] | None = None
+    #: The account's throttle slot this attempt holds, given back by ``admit`` once admitted.
+    slot: str | None = None
 
 
 def normalise_username(username: str) -> str:
@@ -71,43 +71,40 @@ def check_password(state: AppState, username: str, password: str, ip: str) -> Lo
     to parallel attempts before the check. So a password login is the one journey in three
     transactions: the reservation and the account read here, a refusal's audit event here,
     and the admission (``admit``) in the caller's."""
-    s = state.settings
     name = normalise_username(username)
-    with transaction(state.sessions) as db:
-        user_slot, user_wait = _reserve(state, db, f"acct:{name}", s.login_max_failures_account)
-        ip_slot, ip_wait = _reserve(state, db, f"ip:{ip}", s.login_max_failures_address)
-        if user_slot is None or ip_slot is None:
-            for slot in (user_slot, ip_slot):
-                if slot is not None:
-                    state.stores.throttle.release(db, slot)
-            if user_slot is None and user_wait.locked_now:
-                _mark_locked(state, db, name, user_wait.seconds)
-            wait = user_wait if user_slot is None else ip_wait
-            if wait.locked_now:
+    throttle = LoginThrottle(state)
+    with transaction(state.sessions) as db:  # the reservations and the account read
+        if wait := throttle.address_wait(db, ip):
+            return LoginResult(None, too_many(wait))
+        slot, account_wait = throttle.reserve_account(db, name)
+        if slot is None:
+            if account_wait.locked_now:
+                _mark_locked(state, db, name, account_wait.seconds)
                 state.audit.record(
-                    db, "login.locked", ip=ip, detail={"identifier": name, "seconds": wait.seconds}
+                    db,
+                    "login.locked",
+                    ip=ip,
+                    detail={"identifier": name, "seconds": account_wait.seconds},
                 )
-            return LoginResult(None, too_many(wait.seconds))
+            return LoginResult(None, too_many(account_wait.seconds))
         found = db.execute(
             select(Account.id, Account.password_hash).where(Account.username == name)
         ).first()
     account_id, password_hash = found if found else (None, None)
     if not state.passwords.verify(password_hash, password) or account_id is None:
         with transaction(state.sessions) as db:
+            throttle.address_failed(db, ip, name)
             state.audit.record(
                 db, "login.failed", ip=ip, target_type="account", target_id=account_id
             )
         return LoginResult(None, BAD_CREDENTIALS)
-    return LoginResult(account_id, None, (user_slot, ip_slot))
+    return LoginResult(account_id, None, slot)
 
 
 def admit(state: AppState, db: Session, checked: LoginResult, password: str, ip: str) -> str | None:
-    """After a right password: give the slots back, check the account's state, record the
+    """After a right password: give the slot back, check the account's state, record the
     login. Returns the French reason when the account may not log in."""
-    user_slot, ip_slot = checked.slots
-    # The identifier's failures are forgiven, the address's slot freed.
-    state.stores.throttle.reset(db, user_slot)
-    state.stores.throttle.release(db, ip_slot)
+    LoginThrottle(state).succeeded(db, checked.slot)
     account = db.get(Account, checked.account_id)
     error = _admit(state, account, password)
     if error is None:
@@ -120,34 +117,6 @@ def admit(state: AppState, db: Session, checked: LoginResult, password: str, ip:
             target_id=account.id,
         )
     return error
-
-
-@dataclass
-class _Wait:
-    seconds: int
-    locked_now: bool = False
-
-
-def _reserve(state: AppState, db: Session, key: str, limit: int) -> tuple[str | None, _Wait]:
-    """Take an attempt slot for ``key``; return the slot's counter, or ``None`` and the wait.
-
-    Counters are per lock-out generation: locking bumps the generation, so attempts after the
-    lock start a fresh count. The lock is set *before* the generation moves and checked *after*
-    the hit, so an attempt racing a lock either lands on the full counter or sees the lock.
-    """
-    s = state.settings
-    throttle = state.stores.throttle
-    generation = throttle.count(db, f"lockouts:{key}")
-    counter = f"login:{key}:{generation}"
-    hits = throttle.hit(db, counter, s.login_lock_max_seconds)
-    if left := throttle.locked_for(db, key):
-        return None, _Wait(left)
-    if hits > limit:
-        seconds = min(s.login_lock_base_seconds * 2**generation, s.login_lock_max_seconds)
-        throttle.lock(db, key, seconds)
-        throttle.hit(db, f"lockouts:{key}", 24 * 3600)
-        return None, _Wait(seconds, locked_now=True)
-    return counter, _Wait(0)
 
 
 def _admit(state: AppState, account: Account, password: str) -> str | None:
@@ -186,11 +155,4 @@ def _mark_locked(state: AppState, db: Session, name: str, seconds: int) -> None:
 
 def unlock(state: AppState, db: Session, username: str) -> None:
     """Lift a login lock and forgive the failures (an administrator's unlock, a reset)."""
-    throttle = state.stores.throttle
-    key = f"acct:{normalise_username(username)}"
-    generation = throttle.count(db, f"lockouts:{key}")
-    throttle.unlock(db, key)
-    # Generations restart at 0, so every counter up to the current one must go.
-    for older in range(generation + 1):
-        throttle.reset(db, f"login:{key}:{older}")
-    throttle.reset(db, f"lockouts:{key}")
+    LoginThrottle(state).unlock(db, normalise_username(username))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from idp.accounts.login import authentication
 from idp.accounts.login.authentication import normalise_username
 from idp.accounts.models import Account, AccountGuardian, AccountKind, AccountState
 from idp.registry.models import Guardian
@@ -86,7 +87,7 @@ def set_password(
         account.locked_until = None
         if account.state == AccountState.locked:
             account.state = AccountState.active
-        state.stores.throttle.reset(db, f"login:acct:{account.username}")
+        authentication.unlock(state, db, account.username)  # the counters and the lock
     end_sessions(state, db, account.id, keep_sid)
     if reason == "reset":
         state.tokens.revoke_account(db, account.id, "password_reset")

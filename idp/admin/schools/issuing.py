@@ -10,9 +10,9 @@ delegates), so it issues here, with the same selection rules and the same validi
   pupils of the second degree and the guardians of every degree.
 - Guardians are the legal guardians (rank 1 or 2) of the school's enrolled pupils.
 - Temporary passwords are 12 random characters (about 59 bits) valid three months, and are
-  replaced at first login: they are hashed with argon2id at a lower cost than chosen passwords,
-  so that a school's 2,000 letters take seconds, not minutes. The hash carries its parameters,
-  so login verifies it as any other, then rehashes the chosen password at full cost.
+  replaced at first login: they are hashed with argon2id at a lower cost than chosen passwords
+  (``Passwords.hash_temporary``), so that a school's 2,000 letters take seconds, not minutes;
+  login does the same argon2 work for every account whatever its hash (``Passwords.verify``).
 - A batch (a class, the whole school) runs in the caller's transaction and takes the school's
   row lock first, so two directors notifying the same school at once are serialised, and any
   failure leaves nothing behind (all-or-nothing).
@@ -23,7 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from argon2 import PasswordHasher
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
@@ -33,8 +32,6 @@ from idp.admin.schools.letters import Letter
 from idp.i18n import _
 from idp.registry.models import Guardian, Guardianship, Pupil, PupilStatus, School
 from idp.state import AppState
-
-_TEMPORARY_HASHER = PasswordHasher(time_cost=1, memory_cost=2 * 1024, parallelism=1)
 
 
 class IssueError(ValueError):
@@ -101,7 +98,7 @@ def _children_labels(db: Session, guardian_ids: list[str], uai: str) -> list[str
 
 def _stamp(state: AppState, account: Account, password: str) -> None:
     now = state.clock.now()
-    account.password_hash = _TEMPORARY_HASHER.hash(password)
+    account.password_hash = state.passwords.hash_temporary(password)
     account.state = AccountState.notified
     account.notified_at = account.updated_at = now
     account.notification_expires_at = now + NOTIFICATION_VALIDITY
@@ -184,7 +181,7 @@ def reset_password(
         raise IssueError(_("Ce compte est désactivé : réactivez-le d'abord."))
     password = state.passwords.temporary()
     now = state.clock.now()
-    account.password_hash = _TEMPORARY_HASHER.hash(password)
+    account.password_hash = state.passwords.hash_temporary(password)
     account.force_password_change = True
     account.updated_at = now
     account.failed_logins = 0
