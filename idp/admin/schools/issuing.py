@@ -115,7 +115,7 @@ def _new_account(
         state=AccountState.notified,
         given_name=person.given_name,
         family_name=person.family_name,
-        password_hash=_TEMPORARY_HASHER.hash(password),
+        password_hash=state.passwords.hash_temporary(password),
         **links,
     )
     return create_account(db, state.clock.now(), new)
