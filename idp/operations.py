@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, Response
 
 from idp import faults
@@ -23,7 +24,7 @@ def install(app: FastAPI, state: AppState, wants_json: Callable[[Request], bool]
     settings = state.settings
     outages = faults.Outages()
     outages.watch_engine(state.engine)
-    state.extras["outages"] = outages
+    state.outages = outages
     faults.install(app, outages, wants_json, state.templates)
     collectors = [OutboxCollector(state.sessions, state.clock)]
     allowed = TrustedProxies(settings.metrics_networks)
@@ -34,12 +35,10 @@ def install(app: FastAPI, state: AppState, wants_json: Callable[[Request], bool]
         # never opens the metrics to whoever is behind it.
         if parse_address(request.client.host if request.client else "") not in allowed:
             return PlainTextResponse("forbidden\n", status_code=403)
-        from starlette.concurrency import run_in_threadpool
-
         body, content_type = await run_in_threadpool(exposition, collectors)
         return Response(body, media_type=content_type)
 
-    state.extras["tracer_provider"] = tracing.install(app, state.engine)
+    state.tracer_provider = tracing.install(app, state.engine)
     # Added last = outermost: the address is settled before anything logs or throttles.
     app.add_middleware(RequestMiddleware)
     app.add_middleware(

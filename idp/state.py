@@ -15,6 +15,7 @@ from idp.settings import Settings
 if TYPE_CHECKING:
     from federation.franceconnect import FranceConnectConnector
     from idp.accounts.passwords import Passwords
+    from idp.faults import Outages
     from idp.messaging.messenger import Messenger
     from idp.oidc.interaction import Interactions
     from idp.oidc.keys import KeyManager
@@ -48,6 +49,10 @@ class AppState:
     #: logout, when FranceConnect is on (``idp.accounts.franceconnect.wiring``).
     franceconnect: FranceConnectConnector | None = None
     upstream_logout: Callable[[dict, str], str | None] | None = None
+    #: Which dependencies are down (503s, one log line per change) and the OpenTelemetry
+    #: tracer provider when tracing is on (``idp.operations``).
+    outages: Outages | None = None
+    tracer_provider: object | None = None
 
     def uow(self, *, readonly: bool = False):
         """A unit of work: commits when the block ends normally, rolls back otherwise."""

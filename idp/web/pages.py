@@ -32,7 +32,8 @@ def ready(state: State) -> Response:
         try:
             state.stores.redis.ping()
             checks["redis"] = "ok"
-            state.extras["outages"].up("redis")
+            if state.outages is not None:
+                state.outages.up("redis")
         except Exception as exc:
             checks["redis"] = f"error: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())

@@ -140,7 +140,7 @@ class TestTracing:
         for name in ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT"):
             monkeypatch.delenv(name, raising=False)
         assert not OtelSettings().enabled
-        assert make_client().app.state.idp.extras["tracer_provider"] is None
+        assert make_client().app.state.idp.tracer_provider is None
 
     def test_standard_variables_switch_it_on(self, monkeypatch):
         from idp.observability.tracing import OtelSettings
