@@ -34,6 +34,7 @@ from idp.admin.roles import Role
 from idp.admin.schools.letters import Letter, render_pdf
 from idp.admin.staff.service import StaffSpec, create_staff
 from idp.app import create_app
+from idp.db import transaction
 from idp.migrate import upgrade
 from idp.registry.identifiers import uai_check_letter
 from idp.registry.models import Guardian, Guardianship, Pupil, School
@@ -137,7 +138,7 @@ def _school(url: str, pupils: int) -> None:
 
 def _director(app) -> str:
     state = app.state.idp
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         account, _ = create_staff(
             state, db, StaffSpec("bench.directeur", "Banc", "Essai", Role.director, [UAI])
         )
@@ -208,7 +209,7 @@ def main() -> None:
         started = time.perf_counter()
         client.get(f"/admin/courriers/{batch}.csv")
         results["download_csv_s"] = round(time.perf_counter() - started, 2)
-    with app.state.idp.uow() as db:
+    with transaction(app.state.idp.sessions) as db:
         results["accounts_created"] = len(
             db.scalars(select(Account.id).where(Account.notified_at.is_not(None))).all()
         )

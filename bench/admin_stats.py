@@ -37,6 +37,7 @@ from idp.admin.staff.service import StaffSpec, create_staff
 from idp.admin.stats import snapshot
 from idp.admin.stats.routes import build_view
 from idp.app import create_app
+from idp.db import transaction
 from idp.registry.models import School
 from idp.settings import Settings
 
@@ -77,7 +78,7 @@ def main() -> None:
     url = args.url or f"sqlite:///{tmp}/admin-bench.db"
     app = create_app(_settings(url), background=False)
     state = app.state.idp
-    with state.uow(readonly=True) as db:
+    with transaction(state.sessions, readonly=True) as db:
         seeded = (
             db.scalar(select(func.count()).select_from(School).where(School.academy == ACADEMY))
             if _has_schema(state)
@@ -87,7 +88,7 @@ def main() -> None:
         started = time.perf_counter()
         counts = generate(url)
         print("seeded", counts, f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         account = db.scalar(select(Account).where(Account.username == "bench.assistance"))
         if account is None:
             account, _ = create_staff(

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from idp.accounts.models import Account, AccountKind, AccountState  # noqa: E402
+from idp.db import transaction  # noqa: E402
 from idp.migrate import upgrade  # noqa: E402
 from idp.oidc.clients import ClientSpec, create_client  # noqa: E402
 from idp.services import build_state  # noqa: E402
@@ -77,7 +78,7 @@ def seed(state: AppState, accounts: int, families: int) -> Seeded:
     active accounts sharing one password, and ``families`` refresh-token families."""
     key = state.settings.secrets["secret_key"]
     issuer = state.settings.issuer_url
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         _, rp_secret = create_client(
             db,
             ClientSpec(
@@ -122,7 +123,7 @@ def seed(state: AppState, accounts: int, families: int) -> Seeded:
         )
         for i in range(accounts)
     ]
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         db.add_all(rows)
     assert rp_secret and service_secret
     seeded = Seeded(rp_secret, service_secret, [a.username for a in rows], [a.id for a in rows])
@@ -138,7 +139,7 @@ def issue_families(state: AppState, accounts: list[Account], count: int) -> list
     out: list[tuple[str, str]] = []
     auth_time = state.clock.timestamp()
     while len(out) < count:
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             client = db.get(Client, RP_ID)
             for i in range(len(out), min(count, len(out) + 2000)):
                 account = accounts[i % len(accounts)]

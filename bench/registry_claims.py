@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from idp.accounts.family import registry_claims
 from idp.accounts.models import Account, AccountGuardian, AccountKind, AccountState
 from idp.clock import Clock
-from idp.db import make_engine, make_session_factory, unit_of_work
+from idp.db import make_engine, make_session_factory, transaction
 from idp.registry.models import Guardian, Guardianship, Pupil, School, Source
 
 SCOPES = {"openid", "profile", "children", "fredu"}
@@ -59,7 +59,7 @@ def four_records(db) -> list[str]:
 
 def prepare(sessions) -> str:
     now = Clock().now()
-    with unit_of_work(sessions) as db:
+    with transaction(sessions) as db:
         old = db.scalar(select(Account.id).where(Account.username == USERNAME))
         if old:
             db.execute(delete(AccountGuardian).where(AccountGuardian.account_id == old))

@@ -151,7 +151,7 @@ def clients_create(**options) -> None:
     )
     state = build_state(_settings())
     try:
-        with state.uow() as session:
+        with transaction(state.sessions) as session:
             client, secret = create_client(
                 session, spec, state.clock, state.settings.secrets["secret_key"]
             )

@@ -1,7 +1,8 @@
-"""Database engine, declarative base and the unit of work.
+"""Database engine, declarative base and transactions.
 
 SQLite (WAL) is the embedded default; PostgreSQL is the production database. Services and
-repositories only ``flush``; the request-scoped unit of work commits or rolls back.
+repositories only ``flush``; the request's transaction (``idp.deps.Db``) or, outside requests,
+``transaction()`` commits or rolls back.
 """
 
 from __future__ import annotations
@@ -182,24 +183,3 @@ def current_session() -> Session:
     if session is None:
         raise RuntimeError("no session is bound: wrap the Authlib call in idp.db.bound(db)")
     return session
-
-
-# -- transitional: the ambient unit of work of the first wave, until every caller takes ``db``.
-_ambient: ContextVar[Session | None] = ContextVar("idp_unit_of_work", default=None)
-
-
-@contextmanager
-def unit_of_work(factory: sessionmaker[Session], *, readonly: bool = False) -> Iterator[Session]:
-    """Deprecated: joins an open unit of work of the same thread instead of opening a second."""
-    outer = _ambient.get()
-    if outer is not None:
-        yield outer
-        return
-    with transaction(factory, readonly=readonly) as session:
-        token = _ambient.set(session)
-        b = _bound.set(session)
-        try:
-            yield session
-        finally:
-            _bound.reset(b)
-            _ambient.reset(token)

@@ -31,7 +31,7 @@ from idp.accounts.journeys.models import EmailLink, OtpChallenge
 from idp.accounts.models import Account, AccountState
 from idp.admin.models import LetterBatch
 from idp.admin.stats import snapshot as stats_snapshot
-from idp.db import new_id
+from idp.db import new_id, transaction
 from idp.oidc.models import AuthorizationCode, Grant, RefreshToken, RevokedAccessToken
 from idp.outbox.models import Delivery, OutboxMessage
 from idp.security.models import AuditEvent, SsoSession, ThrottleCounter
@@ -48,7 +48,7 @@ def _purge(state: AppState, model, key, where: Callable[[], ColumnElement[bool]]
     """Delete the matching rows ``BATCH`` at a time, each batch in its own transaction."""
     total = 0
     while True:
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             ids = select(key).where(where()).limit(BATCH).scalar_subquery()
             count = db.execute(
                 delete(model).where(key.in_(ids)).execution_options(synchronize_session=False)
@@ -63,7 +63,7 @@ def expire_letters(state: AppState) -> int:
     total = 0
     while True:
         now = state.clock.now()
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             ids = list(
                 db.scalars(
                     select(Account.id)

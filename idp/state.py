@@ -53,9 +53,3 @@ class AppState:
     #: tracer provider when tracing is on (``idp.operations``).
     outages: Outages | None = None
     tracer_provider: object | None = None
-
-    def uow(self, *, readonly: bool = False):
-        """A unit of work: commits when the block ends normally, rolls back otherwise."""
-        from idp.db import unit_of_work
-
-        return unit_of_work(self.sessions, readonly=readonly)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from idp.accounts.models import Account, AccountGuardian, AccountKind, AccountState, ActivationRoute
 from idp.accounts.passwords import Passwords
 from idp.accounts.service import NewAccount, create_account
-from idp.db import unit_of_work
+from idp.db import transaction
 from idp.i18n import _
 from idp.registry.identifiers import uai_check_letter
 from idp.registry.models import Guardian, Pupil, Source
@@ -121,7 +121,7 @@ def seed_demo_registry(
             raise RuntimeError(f"demo import rejected: {[str(i) for i in result.issues]}")
     passwords = Passwords(settings)
     now = datetime.now(UTC)
-    with unit_of_work(session_factory) as db:
+    with transaction(session_factory) as db:
         sophie, created = _ensure(
             db,
             passwords,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from idp.db import transaction
 from idp.oidc.clients import ClientSpec, create_client, secret_hash
 from idp.oidc.models import Client
 from idp.security.sealing import derive_key
@@ -35,7 +36,7 @@ def ensure_demo_client(state) -> None:
     settings = state.settings
     spec = demo_client_spec(settings)
     key = settings.secrets["secret_key"]
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         client = db.get(Client, DEMO_CLIENT_ID)
         if client is None:
             client, _ = create_client(db, spec, state.clock, key)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from idp.accounts.notify import UnknownSchool, notify_school
 from idp.accounts.passwords import Passwords
 from idp.clock import Clock
-from idp.db import make_engine, make_session_factory, unit_of_work
+from idp.db import make_engine, make_session_factory, transaction
 from idp.i18n import _, ngettext
 from idp.registry.records import COUNTS, KINDS, Progress
 from idp.registry.runs import ImportResult, import_onde, import_siecle
@@ -147,7 +147,7 @@ def notify_command(uai: str, as_json: bool) -> None:
     """Créer les comptes manquants (élèves, responsables légaux) et afficher leurs accès."""
     with _sessions() as (settings, sessions):
         try:
-            with unit_of_work(sessions) as db:
+            with transaction(sessions) as db:
                 issued = notify_school(
                     db, uai.strip().upper(), passwords=Passwords(settings), now=Clock().now()
                 )

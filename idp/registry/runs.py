@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp.clock import Clock
-from idp.db import unit_of_work
+from idp.db import transaction
 from idp.registry.importer import Counts, apply_batch
 from idp.registry.models import ImportRun, Source
 from idp.registry.onde import OndeReader
@@ -128,11 +128,11 @@ def run_job(sessions: sessionmaker[Session], job: ImportJob, *, clock: Clock) ->
     try:
         batch = job.read()
     except ImportRejected as rejected:
-        with unit_of_work(sessions) as db:
+        with transaction(sessions) as db:
             return record_rejection(
                 db, job.source, job.files, rejected.issues, clock=clock, started=started
             )
-    with unit_of_work(sessions) as db, _large_cache(db):
+    with transaction(sessions) as db, _large_cache(db):
         return run_batch(db, batch, clock=clock, started=started)
 
 
@@ -232,7 +232,7 @@ def import_many(
             job, started, future = ahead
             batch, issues = future.result()
             ahead = submit(next(pending, None))
-            with unit_of_work(sessions) as db:
+            with transaction(sessions) as db:
                 if batch is None:
                     result = record_rejection(
                         db, job.source, job.files, issues, clock=clock, started=started

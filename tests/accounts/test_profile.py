@@ -6,6 +6,7 @@ import html
 
 from starlette.testclient import TestClient
 
+from idp.db import transaction
 from tests.accounts import helpers as h
 from tests.support.oidc import PASSWORD, make_account
 from tests.support.stores import sessions_for
@@ -65,7 +66,7 @@ class TestPassword:
         self, client, browser, state
     ):
         account = _signed_in(client, browser, state)
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             from idp.accounts.models import Account
 
             db.get(Account, account.id).password_hash = None

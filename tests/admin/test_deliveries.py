@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from idp.db import transaction
 from idp.messaging.gateways import DeliveryError
 from idp.messaging.messenger import messenger
 from idp.worker.delivery import Deliverer
@@ -17,7 +18,7 @@ class Refusing:
 
 
 def _queue(state) -> None:
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         messenger(state).sms(db, "+33612345678", "otp", code="246810", minutes=10, purpose="x")
         messenger(state).mail(
             db, "parent.alice@example.fr", "forgot_username", usernames=["p.alice"]

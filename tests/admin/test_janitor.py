@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from idp.accounts.journeys.models import EmailLink, OtpChallenge
 from idp.accounts.models import Account, AccountState
 from idp.admin.models import LetterBatch
+from idp.db import transaction
 from idp.janitor import janitor_command, run_janitor
 from idp.oidc.clients import ClientSpec, create_client
 from idp.oidc.models import (
@@ -29,7 +30,7 @@ def _seed(state, world) -> None:
     now = state.clock.now()
     old, fresh = now - timedelta(days=400), now + timedelta(hours=1)
     account = world.accounts["alice"]
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         create_client(
             db,
             ClientSpec(name="RP", redirect_uris=["https://rp.example.fr/cb"], client_id="rp"),
@@ -143,7 +144,7 @@ def _seed(state, world) -> None:
 
 
 def _count(state, model) -> int:
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         return db.scalar(select(func.count()).select_from(model))
 
 
@@ -180,7 +181,7 @@ def test_purges_and_expires(state, world):
     ):
         assert _count(state, model) == 1, model
     assert _count(state, OutboxMessage) == 2
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         assert db.get(Account, world.accounts["carl"]).state == AccountState.expired
         assert db.get(Account, world.accounts["bob"]).state == AccountState.notified
         event = db.scalar(select(AuditEvent).where(AuditEvent.event == "account.expired"))

@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from idp.app import create_app
+from idp.db import transaction
 from idp.messaging.messenger import messenger
 from idp.outbox.cli import outbox_command
 from idp.settings import Settings
@@ -17,7 +18,7 @@ from tests.web.pages import Page
 
 
 def _send_some(state) -> None:
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         messenger(state).sms(db, "+33612345678", "registration_existing")
         messenger(state).mail(
             db, "jeanne@example.fr", "forgot_username", usernames=["j.martin12", "j.martin7"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from idp.db import transaction
 from tests.support.oidc import assert_oauth_error, pkce
 
 
@@ -73,6 +74,6 @@ class TestRefresh:
         from idp.accounts.models import Account, AccountState
 
         first = _tokens(browser, rp)
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             db.get(Account, account.id).state = AccountState.disabled
         assert_oauth_error(_refresh(client, rp, first["refresh_token"]), "invalid_grant")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from idp.db import transaction
 from tests.support.oidc import make_rp, pkce
 
 
@@ -76,7 +77,7 @@ class TestScopes:
     def test_scope_all(self, browser, client, state, account):
         from idp.accounts.models import Account
 
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             row = db.get(Account, account.id)
             row.phone_number, row.phone_number_verified = "+33612345678", True
         rp = make_rp(state)

@@ -10,6 +10,7 @@ from sqlalchemy import event
 
 from idp.app import create_app
 from idp.clock import FrozenClock
+from idp.db import transaction
 from idp.messaging.gateways import DeliveryError
 from idp.messaging.messenger import messenger
 from tests.oidc.conftest import account, browser, client, rp, state  # noqa: F401
@@ -45,7 +46,7 @@ class Recording:
 
 
 def queue_sms(app_state, count: int = 1, to: str = "+33612345678") -> list[str]:
-    with app_state.uow() as db:
+    with transaction(app_state.sessions) as db:
         return [
             messenger(app_state).sms(db, to, "otp", code="123456", minutes=10, purpose="test")
             for _ in range(count)

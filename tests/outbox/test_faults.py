@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from starlette.testclient import TestClient
 
 from idp.app import create_app
+from idp.db import transaction
 from idp.messaging.gateways import HttpSms, SmtpMail
 from idp.messaging.messenger import messenger
 from idp.oidc import backchannel
@@ -135,7 +136,7 @@ class TestNoConnectionHeldDuringDelivery:
                 live_server(rp_app) as base,
             ):
                 rp = make_rp(state, backchannel_logout_uri=f"{base}/bc")
-                with state.uow() as db:
+                with transaction(state.sessions) as db:
                     messenger(state).sms(db, "+33612345678", "registration_existing")
                     messenger(state).mail(db, "a@example.fr", "forgot_username", usernames=["a"])
                     now = state.clock.now()

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from starlette.testclient import TestClient
 
 from idp.accounts.models import Account, AccountKind, AccountState
+from idp.db import transaction
 from idp.oidc.clients import ClientSpec, create_client
 from idp.state import AppState
 
@@ -72,7 +73,7 @@ def make_rp(state: AppState, **overrides) -> RP:
         first_party=overrides.pop("first_party", True),
         **overrides,
     )
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         client, secret = create_client(db, spec, state.clock, state.settings.secrets["secret_key"])
     return RP(
         client.client_id,
@@ -101,7 +102,7 @@ def make_account(
         password_changed_at=now - timedelta(days=1),
     )
     values.update(fields)
-    with app_state.uow() as db:
+    with transaction(app_state.sessions) as db:
         account = Account(**values)
         db.add(account)
     return account
