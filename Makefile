@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test setup assets browser lint format openapi bench clean
+.PHONY: run test setup assets browser saml lint format openapi bench clean
 
 $(BIN)/educonnect $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 assets: node_modules/.package-lock.json
 	$(PYTHON) scripts/install_assets.py
 
-setup: $(VENV)/.installed assets
+setup: $(VENV)/.installed assets saml
 
 run: setup
 	EDUCONNECT_ISSUER=http://localhost:$(PORT) $(BIN)/educonnect db upgrade
@@ -36,6 +36,10 @@ test: setup browser
 # The browser test drives Debian's Chromium (no browser download works here).
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null)
+
+# SAML signs and encrypts with Debian's xmlsec1 (pysaml2 runs it as a command).
+saml:
+	command -v xmlsec1 >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends xmlsec1 >/dev/null)
 
 bench: setup
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null)

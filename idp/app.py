@@ -124,6 +124,8 @@ _ACCOUNT_ROUTERS = (
     "idp.admin.routes",
     "idp.admin.api.routes",
     "idp.support.routes",
+    "idp.saml.routes",
+    "idp.saml.logout",
 )
 
 
