@@ -141,7 +141,7 @@ def resume(state: AppState, request: Request, pending: Pending, token: str | Non
         sign_response=True,
         sign_assertion=True,
         encrypt_assertion=encrypt,
-        encrypt_assertion_self_contained=True,
+        encrypt_assertion_self_contained=False,
         sign_alg=SIG_RSA_SHA256,
         digest_alg=DIGEST_SHA256,
     )

@@ -8,8 +8,10 @@ SPs, and rebuilt when either changes.
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
+from xml.etree import ElementTree
 
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.config import IdPConfig
@@ -40,13 +42,51 @@ LOGOUT = "/idp/profile/Logout"
 METADATA = "/idp/shibboleth"
 
 
+#: Shibboleth's prefixes, the same inside and outside the encrypted assertion: python3-saml
+#: rejects an assertion whose prefixes change when it is decrypted (its signature breaks).
+PREFIXES = {
+    "saml2p": "urn:oasis:names:tc:SAML:2.0:protocol",
+    "saml2": "urn:oasis:names:tc:SAML:2.0:assertion",
+    "md": "urn:oasis:names:tc:SAML:2.0:metadata",
+    "ds": "http://www.w3.org/2000/09/xmldsig#",
+    "xenc": "http://www.w3.org/2001/04/xmlenc#",
+    "xs": "http://www.w3.org/2001/XMLSchema",
+    "xsi": "http://www.w3.org/2001/XMLSchema-instance",
+}
+for _prefix, _uri in PREFIXES.items():
+    ElementTree.register_namespace(_prefix, _uri)
+
+
 def entity_id(settings: Settings) -> str:
     return settings.issuer_url + METADATA
 
 
+_ROOT = re.compile(r"<saml2p:Response\b([^>]*)>")
+_DECLARATION = re.compile(r'xmlns:(\w+)="[^"]*"')
+
+
+def self_contained(response: str) -> str:
+    """Declare the Response's namespaces again on the assertion about to be encrypted, with the
+    same prefixes: an SP that parses the decrypted assertion alone (pysaml2) finds them, and one
+    that checks its signature in place (python3-saml) sees the same prefixes as we signed.
+    Exclusive c14n ignores redundant declarations, so the signature stays valid."""
+    root = _ROOT.search(response)
+    start = response.find("<saml2:Assertion ")
+    if root is None or start < 0:
+        return response
+    end = response.index(">", start)
+    present = set(_DECLARATION.findall(response[start:end]))
+    extra = [m.group(0) for m in _DECLARATION.finditer(root.group(1)) if m.group(1) not in present]
+    head = "<saml2:Assertion "
+    return response[:start] + head + " ".join(extra) + " " + response[start + len(head) :]
+
+
 class IdP(Server):
     def _encrypt_assertion(self, encrypt_cert, sp_entity_id, response, node_xpath=None):
-        """pysaml2's own, with AES-256-GCM for the content instead of its hard-wired 3DES."""
+        """pysaml2's own, with AES-256-GCM for the content instead of its hard-wired 3DES, and
+        the assertion made self-contained with Shibboleth's prefixes (see ``self_contained``)."""
+        if isinstance(response, str):
+            response = self_contained(response)
         certs = (
             [(None, encrypt_cert)]
             if encrypt_cert
