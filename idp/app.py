@@ -146,8 +146,10 @@ def _include_routers(app: FastAPI, state: AppState) -> None:
             app.include_router(importlib.import_module(name).router)
     if state.settings.demo_enabled:
         from idp.demo import routes as demo
+        from idp.saml import demo_sp
 
         app.include_router(demo.router)
+        app.include_router(demo_sp.router)
     if state.settings.franceconnect_simulator:
         from idp.accounts.franceconnect.wiring import mount_simulator
 

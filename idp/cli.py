@@ -193,6 +193,9 @@ def _attach_groups() -> None:
     main.add_command(outbox_command, "outbox")
     main.add_command(staff_group, "staff")
     main.add_command(janitor_command, "janitor")
+    from idp.saml.cli import saml_group
+
+    main.add_command(saml_group, "saml")
 
 
 _attach_groups()

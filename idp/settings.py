@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     )
     support_ticket_retention_days: int = 365
 
+    #: PEM certificate of a SAML federation: signed SP metadata must verify against it.
+    saml_federation_cert: str | None = None
+
     log_level: str = "INFO"
     extra_trusted_hosts: list[str] = Field(default_factory=list)
 

@@ -6,14 +6,20 @@ import pytest
 from starlette.testclient import TestClient
 
 from idp.app import create_app
+from idp.clock import FrozenClock
 from idp.saml.providers import add_provider
 from tests.support.oidc import Browser, make_account
 from tests.support.saml import SP, make_sp
 
 
 @pytest.fixture
-def app(settings, engine):
-    return create_app(settings, background=False)
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def app(settings, engine, clock):
+    return create_app(settings, clock=clock, background=False)
 
 
 @pytest.fixture
