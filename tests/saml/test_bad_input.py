@@ -52,7 +52,7 @@ def _deflated(xml: str) -> str:
 
 def test_bad_signature(client, db, sp):
     url = _redirect_url(sp)
-    head, signature = url.rsplit("&Signature=", 1)
+    head, _ = url.rsplit("&Signature=", 1)
     forged = base64.b64encode(b"\x00" * 256).decode()
     _refused(client, db, client.get(f"{head}&Signature={quote(forged)}"), "bad_signature")
 

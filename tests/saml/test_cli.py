@@ -29,7 +29,9 @@ def test_sp_add_list_remove(run, tmp_path):  # noqa: F811
 def test_sp_add_refuses_expired_and_malformed_metadata(run, tmp_path):  # noqa: F811
     xml = make_sp(tmp_path, None).metadata
     expired = tmp_path / "expired.xml"
-    stale = re.sub(r"(<\w+:EntityDescriptor )", r'\1validUntil="2020-01-01T00:00:00Z" ', xml, 1)
+    stale = re.sub(
+        r"(<\w+:EntityDescriptor )", r'\1validUntil="2020-01-01T00:00:00Z" ', xml, count=1
+    )
     assert stale != xml
     expired.write_text(stale)
     result = run("saml", "sp", "add", "--metadata", str(expired), ok=False)
