@@ -118,9 +118,11 @@ def test_post_binding_request(client, browser, sp, account):
 
 
 def test_metadata_is_signed_and_lists_the_next_certificate(client, state):
+    import shutil
+    import tempfile
+
     from saml2.md import EntityDescriptor
     from saml2.sigver import CryptoBackendXmlSec1
-    import shutil, tempfile
 
     xml = client.get("/idp/shibboleth").text
     assert 'entityID="http://localhost/idp/shibboleth"' in xml
