@@ -126,6 +126,7 @@ _ACCOUNT_ROUTERS = (
     "idp.support.routes",
     "idp.saml.routes",
     "idp.saml.logout",
+    "idp.saml.api",
 )
 
 
