@@ -23,6 +23,7 @@ from idp.oidc.tokens import TokenService
 from idp.security.audit import Audit
 from idp.security.csrf import CsrfCookieMiddleware, CsrfError, csrf_error_handler
 from idp.security.headers import SecurityHeadersMiddleware
+from idp.security.sealing import Seals
 from idp.security.stores import make_stores
 from idp.settings import Settings
 from idp.state import AppState
@@ -54,9 +55,12 @@ def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     keys = KeyManager(settings, sessions, clock)
-    stores = make_stores(settings, sessions, clock)
-    audit = Audit(sessions, clock)
+    stores = make_stores(settings, clock)
+    audit = Audit(clock)
     tokens = TokenService(settings, keys, clock)
+    seals = Seals(
+        settings.secrets["secret_key"], settings.secrets["key_encryption_key"], clock.timestamp
+    )
     return AppState(
         settings=settings,
         engine=engine,
@@ -69,7 +73,8 @@ def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
         server=Server(settings, keys, tokens, clock, stores, audit),
         tokens=tokens,
         audit=audit,
-        interactions=Interactions(settings),
+        interactions=Interactions(seals.browser("interaction")),
+        seals=seals,
     )
 
 

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from idp.db import transaction
 from idp.settings import Settings
 
 
@@ -74,7 +75,8 @@ def keys_rotate(as_json: bool) -> None:
     state = build_state(_settings())
     state.keys.ensure_keys()
     kids = state.keys.rotate()
-    state.audit.record_now("keys.rotated", detail={"kids": kids})
+    with transaction(state.sessions) as db:
+        state.audit.record(db, "keys.rotated", detail={"kids": kids})
     if as_json:
         _echo_json({"active": kids})
     else:

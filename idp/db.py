@@ -125,27 +125,18 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-_ambient: ContextVar[Session | None] = ContextVar("idp_unit_of_work", default=None)
-
-
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session], *, readonly: bool = False) -> Iterator[Session]:
-    """Commit on success, roll back on error: the only place transactions end.
+def transaction(factory: sessionmaker[Session], *, readonly: bool = False) -> Iterator[Session]:
+    """A new transaction: committed when the block ends normally, rolled back otherwise.
 
-    Re-entrant: inside an open unit of work (same thread or task) it joins it instead of opening
-    a second transaction. Two transactions of one request would deadlock on SQLite's single
-    writer lock, and a store write on another connection would leave the request's snapshot
-    stale; joining avoids both, and everything the request does commits together.
+    Requests get theirs from the ``Db`` / ``ReadDb`` dependencies (``idp.deps``); this is for
+    the CLI, the worker and tests. Not re-entrant: nested, it opens a second transaction (on
+    SQLite that waits for the first one's write lock), so never call it inside a request.
     ``readonly`` (a promise not to write) lets SQLite readers run alongside the writer.
     """
-    outer = _ambient.get()
-    if outer is not None:
-        yield outer
-        return
     session = factory()
     if readonly:
         session.connection(execution_options={"idp_readonly": True})
-    token = _ambient.set(session)
     try:
         yield session
         session.commit()
@@ -153,13 +144,50 @@ def unit_of_work(factory: sessionmaker[Session], *, readonly: bool = False) -> I
         session.rollback()
         raise
     finally:
-        _ambient.reset(token)
         session.close()
+        # Used after its transaction ended, a session would silently begin another one that
+        # nobody commits (holding SQLite's write lock): make that an immediate error instead.
+        session.bind = None
+
+
+_bound: ContextVar[Session | None] = ContextVar("idp_bound_session", default=None)
+
+
+@contextmanager
+def bound(db: Session) -> Iterator[Session]:
+    """Make ``db`` the session of Authlib's storage hooks, which get no session argument,
+    for the duration of one Authlib call."""
+    token = _bound.set(db)
+    try:
+        yield db
+    finally:
+        _bound.reset(token)
 
 
 def current_session() -> Session:
-    """The open unit of work (for Authlib's storage hooks, which get no session argument)."""
-    session = _ambient.get()
+    """The session bound by ``bound`` (for Authlib's storage hooks)."""
+    session = _bound.get()
     if session is None:
-        raise RuntimeError("no unit of work is open")
+        raise RuntimeError("no session is bound: wrap the Authlib call in idp.db.bound(db)")
     return session
+
+
+# -- transitional: the ambient unit of work of the first wave, until every caller takes ``db``.
+_ambient: ContextVar[Session | None] = ContextVar("idp_unit_of_work", default=None)
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session], *, readonly: bool = False) -> Iterator[Session]:
+    """Deprecated: joins an open unit of work of the same thread instead of opening a second."""
+    outer = _ambient.get()
+    if outer is not None:
+        yield outer
+        return
+    with transaction(factory, readonly=readonly) as session:
+        token = _ambient.set(session)
+        b = _bound.set(session)
+        try:
+            yield session
+        finally:
+            _bound.reset(b)
+            _ambient.reset(token)

@@ -1,4 +1,11 @@
-"""FastAPI dependencies: the app state and the request's unit of work."""
+"""FastAPI dependencies: the app state, the request's transaction and its form.
+
+Every endpoint declares its transaction in its signature: ``db: Db`` (read-write) or
+``db: ReadDb`` (read-only: plain BEGIN on SQLite, so it runs beside the single writer). The
+transaction is committed when the endpoint returns and rolled back when it raises; services
+and repositories only flush. Endpoints are plain ``def`` (FastAPI runs them in its thread
+pool); what must be awaited (the form) is read by an ``async`` dependency before.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from idp.db import unit_of_work
+from idp.db import transaction
+from idp.security.csrf import checked_form
 from idp.state import AppState
 
 
@@ -18,8 +26,14 @@ async def get_state(request: Request) -> AppState:
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the endpoint returns, rolled back on error."""
-    with unit_of_work(request.app.state.idp.sessions) as session:
+    """One read-write transaction per request: committed when the endpoint returns."""
+    with transaction(request.app.state.idp.sessions) as session:
+        yield session
+
+
+def get_read_db(request: Request) -> Iterator[Session]:
+    """One read-only transaction per request (a promise not to write)."""
+    with transaction(request.app.state.idp.sessions, readonly=True) as session:
         yield session
 
 
@@ -30,4 +44,7 @@ def client_ip(request: Request) -> str:
 #: The request's session. ``scope="function"`` commits *before* the response is sent, so a
 #: client acting on the response (a code, a token) always finds it committed.
 Db = Annotated[Session, Depends(get_db, scope="function")]
+ReadDb = Annotated[Session, Depends(get_read_db, scope="function")]
 State = Annotated[AppState, Depends(get_state)]
+#: The posted form (first value of each field) after the CSRF check.
+CheckedForm = Annotated[dict[str, str], Depends(checked_form)]

@@ -34,9 +34,16 @@ class Settings(BaseSettings):
     #: The issuer identifier; every endpoint URL is derived from it.
     issuer: str = "http://localhost:8000"
 
-    #: Secret for CSRF tokens, signed cookies and pairwise subjects. Generated and kept in
-    #: ``var/`` in development; required in production.
+    #: Secret from which the keys of CSRF tokens, sealed browser state and one-time codes are
+    #: derived (``idp.security.sealing.derive_key``). Generated and kept in ``var/`` in
+    #: development; required in production. Rotating it logs nobody out for long and changes
+    #: no ``sub``: pairwise subjects have their own key below.
     secret_key: str | None = None
+    #: Key of pairwise subject identifiers (OIDC Core §8.1). Changing it changes every ``sub``
+    #: relying parties know, so it never rotates. Required in production; a deployment that
+    #: ran without it must set it to its SECRET_KEY followed by ``/pairwise`` (the value used
+    #: before it existed) so that no relying party sees its users' ``sub`` change.
+    pairwise_key: str | None = None
     #: Key (any string, stretched with HKDF) that encrypts signing keys at rest.
     key_encryption_key: str | None = None
 
@@ -126,12 +133,17 @@ class Settings(BaseSettings):
     @cached_property
     def secrets(self) -> dict[str, str]:
         """Secret values, generated once per checkout in development."""
-        given = {"secret_key": self.secret_key, "key_encryption_key": self.key_encryption_key}
+        given = {
+            "secret_key": self.secret_key,
+            "key_encryption_key": self.key_encryption_key,
+            "pairwise_key": self.pairwise_key,
+        }
         if all(given.values()):
             return given  # type: ignore[return-value]
         if self.env == "production":
             raise RuntimeError(
-                "EDUCONNECT_SECRET_KEY and EDUCONNECT_KEY_ENCRYPTION_KEY are required"
+                "EDUCONNECT_SECRET_KEY, EDUCONNECT_KEY_ENCRYPTION_KEY and "
+                "EDUCONNECT_PAIRWISE_KEY are required"
             )
         path = VAR_DIR / "dev-secrets.json"
         stored: dict[str, str] = {}
@@ -140,7 +152,12 @@ class Settings(BaseSettings):
         changed = False
         for name in given:
             if not stored.get(name):
-                stored[name] = secrets.token_urlsafe(32)
+                # A checkout from before the pairwise key keeps its subjects.
+                stored[name] = (
+                    f"{stored['secret_key']}/pairwise"
+                    if name == "pairwise_key" and stored.get("secret_key")
+                    else secrets.token_urlsafe(32)
+                )
                 changed = True
         if changed:
             VAR_DIR.mkdir(exist_ok=True)
@@ -163,6 +180,11 @@ class Settings(BaseSettings):
             problems.append("messages would go to the development outbox")
         if not self.secret_key or not self.key_encryption_key:
             problems.append("SECRET_KEY and KEY_ENCRYPTION_KEY must be set")
+        if not self.pairwise_key:
+            problems.append(
+                "PAIRWISE_KEY must be set (to SECRET_KEY + '/pairwise' for a deployment that "
+                "ran without it, so that no subject changes)"
+            )
         if urlsplit(self.issuer_url).scheme != "https":
             problems.append("ISSUER must be https")
         if problems:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from idp.oidc.server import Server
     from idp.oidc.tokens import TokenService
     from idp.security.audit import Audit
+    from idp.security.sealing import Seals
     from idp.security.stores import Stores
     from idp.web.templating import Templates
 
@@ -36,6 +37,7 @@ class AppState:
     tokens: TokenService
     audit: Audit
     interactions: Interactions
+    seals: Seals
     extras: dict[str, Any] = field(default_factory=dict)
 
     def uow(self, *, readonly: bool = False):

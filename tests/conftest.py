@@ -88,6 +88,7 @@ def make_settings(database_url: str, redis_url: str | None, **overrides) -> Sett
         issuer="http://localhost",
         secret_key="test-secret-key-" + "x" * 32,
         key_encryption_key="test-kek-" + "y" * 32,
+        pairwise_key="test-pairwise-" + "z" * 32,
         argon2_time_cost=1,
         argon2_memory_cost=1024,
         redis_prefix=f"ect:{_worker()}:",

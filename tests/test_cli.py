@@ -19,6 +19,7 @@ def run(database_url, tmp_path):
         "EDUCONNECT_DATABASE_URL": database_url,
         "EDUCONNECT_SECRET_KEY": "cli-test-" + "s" * 32,
         "EDUCONNECT_KEY_ENCRYPTION_KEY": "cli-test-" + "k" * 32,
+        "EDUCONNECT_PAIRWISE_KEY": "cli-test-" + "p" * 32,
         "EDUCONNECT_ARGON2_TIME_COST": "1",
         "EDUCONNECT_ARGON2_MEMORY_COST": "1024",
         "EDUCONNECT_ENV": "test",

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from idp.accounts.models import Account, AccountGuardian, AccountKind, AccountState
 from idp.clock import Clock
-from idp.db import make_engine, make_session_factory, unit_of_work
+from idp.db import make_engine, make_session_factory, transaction
 from idp.messaging.models import OutboxMessage
 from idp.registry.models import Guardianship, Pupil, School
 from idp.security.audit import Audit
@@ -37,7 +37,7 @@ def outbox_command(limit: int, as_json: bool) -> None:
     settings = Settings()
     engine = make_engine(settings.database_url)
     try:
-        with unit_of_work(make_session_factory(engine)) as db:
+        with transaction(make_session_factory(engine)) as db:
             rows = list(
                 db.scalars(
                     select(OutboxMessage)
@@ -105,9 +105,9 @@ def force_password_change_command(
     cutoff = datetime.combine(changed_before.date(), time.min, UTC) if changed_before else None
     factory = make_session_factory(engine)
     try:
-        with unit_of_work(factory) as db:
+        with transaction(factory) as db:
             counts = force_password_change(db, school, academy, cutoff)
-            Audit(factory, Clock()).record(
+            Audit(Clock()).record(
                 db,
                 "accounts.force_password_change",
                 detail={"school": school, "academy": academy, "all": everyone, **counts},

@@ -1,19 +1,46 @@
 """Login identifiers for accounts created by a journey (self-registration): ``j.martin`` for
 Jeanne Martin, ``j.martin2`` when that one is taken.
 
-The same allocator as the school's notification (``idp.registry.notify.Usernames``), so every
-account follows one scheme. Two people may be given the same free identifier at the same moment;
-``add_with_username`` settles that with the unique constraint and a savepoint.
+One allocator (``Usernames``) for every route to an account (a school's notification, a
+journey), so every account follows one scheme. Two people may be given the same free
+identifier at the same moment; ``add_with_username`` settles that with the unique constraint
+and a savepoint.
 """
 
 from __future__ import annotations
 
+import re
+
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idp.accounts.models import Account
 from idp.registry.identifiers import username_base
-from idp.registry.notify import Usernames
+
+
+class Usernames:
+    """Hands out unique identifiers: the base, then the base followed by 2, 3…"""
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+        self.taken: dict[str, set[str]] = {}
+
+    def next(self, base: str) -> str:
+        taken = self.taken.get(base)
+        if taken is None:
+            escaped = base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = select(Account.username).where(
+                Account.username.like(f"{escaped}%", escape="\\")
+            )
+            suffix = re.compile(rf"^{re.escape(base)}\d*$")
+            taken = self.taken[base] = {u for u in self.db.scalars(query) if suffix.match(u)}
+        username, n = base, 1
+        while username in taken:
+            n += 1
+            username = f"{base}{n}"
+        taken.add(username)
+        return username
 
 
 def allocate_username(db: Session, given_name: str, family_name: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from idp.accounts.models import Account
@@ -18,6 +19,7 @@ ACR_FRANCECONNECT = "eidas1"
 
 def open_session(
     state: AppState,
+    db: Session,
     request: Request,
     account: Account,
     amr: list[str],
@@ -38,4 +40,4 @@ def open_session(
         user_agent=(request.headers.get("user-agent") or "")[:300] or None,
         ip=client_ip(request),
     )
-    return state.stores.sessions.create(data), data
+    return state.stores.sessions.create(db, data), data

@@ -5,8 +5,6 @@ can log in with an authenticator app (or compute the code with ``pyotp``)."""
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 
 from sqlalchemy import select, update
 
@@ -17,6 +15,7 @@ from idp.admin.roles import Role
 from idp.admin.staff.service import StaffSpec, create_staff
 from idp.registry.demo import COLLEGE_UAI, ECOLE_UAI
 from idp.registry.models import School
+from idp.security.sealing import derive_key
 from idp.state import AppState
 
 DIRECTOR = "directeur.demo"
@@ -26,8 +25,7 @@ PASSWORD = "Demo-administration-2026"
 
 def demo_totp_secret(state: AppState, username: str) -> str:
     """Derived from the server secret: the same on every ``educonnect demo`` of a checkout."""
-    key = state.settings.secrets["secret_key"].encode()
-    digest = hmac.new(key, f"demo-totp/{username}".encode(), hashlib.sha256).digest()[:20]
+    digest = derive_key(state.settings.secrets["secret_key"], f"demo-totp/{username}", 20)
     return base64.b32encode(digest).decode()
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from idp.app import build_state
 from idp.oidc.clients import ClientSpec, create_client, secret_hash
 from idp.oidc.models import Client
+from idp.security.sealing import derive_key
 from idp.settings import Settings
 
 DEMO_CLIENT_ID = "lsun-demo"
@@ -16,8 +14,7 @@ DEMO_SCOPES = ["openid", "profile", "email", "phone", "children", "school", "fre
 
 def demo_client_secret(settings: Settings) -> str:
     """Derived from the server secret, so the in-process demo RP knows it without storage."""
-    key = settings.secrets["secret_key"].encode()
-    return hmac.new(key, b"demo-relying-party", hashlib.sha256).hexdigest()
+    return derive_key(settings.secrets["secret_key"], "demo-relying-party").hex()
 
 
 def demo_client_spec(settings: Settings) -> ClientSpec:

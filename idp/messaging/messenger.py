@@ -72,9 +72,10 @@ class Messenger:
         log.error("%s %s not delivered: %s", channel, template, exc)
         # The recipient is left out of the audit trail on purpose: it is personal data and
         # the failure is about the provider, not the person.
-        self._state.audit.record_now(
-            "message.failed", detail={"channel": channel, "template": template}
-        )
+        with self._state.uow() as db:
+            self._state.audit.record(
+                db, "message.failed", detail={"channel": channel, "template": template}
+            )
 
 
 def messenger(state: AppState) -> Messenger:

@@ -29,6 +29,7 @@ from starlette.responses import RedirectResponse, Response
 
 from idp.accounts.login.steps import required_step
 from idp.accounts.models import Account
+from idp.db import bound
 from idp.oidc.claims import SCOPE_DESCRIPTIONS
 from idp.oidc.interaction import Pending, session_token
 from idp.oidc.models import Client, Consent
@@ -54,7 +55,7 @@ def current_session(
     token = token or session_token(request)
     if not token:
         return None
-    data = state.stores.sessions.get(token)
+    data = state.stores.sessions.get(db, token)
     if data is None:
         return None
     account = db.get(Account, data.account_id)
@@ -64,13 +65,13 @@ def current_session(
 
 
 def authorize(
-    state: AppState, request: Request, pending: Pending, token: str | None = None
+    state: AppState, db: Session, request: Request, pending: Pending, token: str | None = None
 ) -> Response:
-    """Run (or resume) an authorization request. Sync: call it from the thread pool.
+    """Run (or resume) an authorization request in the request's transaction.
     ``token`` is a session opened by this very request (its cookie is not sent back yet)."""
     if pending.extra.get("resume"):
         return resume_elsewhere(state, pending)
-    with state.uow() as db:
+    with bound(db):
         req = OAuthRequest(request, params=pending.params)
         found = current_session(state, db, request, token)
         session, account = found if found else (None, None)
@@ -107,7 +108,7 @@ def authorize(
                 req, grant_user=account, grant=grant
             )
             add_issuer(state, response)
-            state.stores.sessions.add_client(session.sid, client.client_id)
+            state.stores.sessions.add_client(db, session.sid, client.client_id)
             state.audit.record(
                 db, "authorization.granted", actor_account_id=account.id, client_id=client.client_id
             )
@@ -298,9 +299,9 @@ def error_response(state: AppState, request: Request, error: OAuth2Error) -> Res
     return state.templates.error_page(request, "Connexion impossible", message, status_code=400)
 
 
-def deny(state: AppState, request: Request, pending: Pending) -> Response:
+def deny(state: AppState, db: Session, request: Request, pending: Pending) -> Response:
     """The person refused: ``access_denied`` to the (validated) redirect URI."""
-    with state.uow():
+    with bound(db):
         req = OAuthRequest(request, params=pending.params)
         try:
             state.server.get_consent_grant(req, end_user=None)

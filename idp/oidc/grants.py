@@ -274,7 +274,9 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         return [issuer, f"{issuer}/token", f"{issuer}/introspect", f"{issuer}/revoke"]
 
     def validate_jti(self, claims, jti) -> bool:
-        return self.server.stores.throttle.hit(f"jti:{claims['sub']}:{jti}", 600) == 1
+        return (
+            self.server.stores.throttle.hit(self.server.db, f"jti:{claims['sub']}:{jti}", 600) == 1
+        )
 
     def resolve_client_public_key(self, client):
         if client.jwks:

@@ -1,23 +1,19 @@
 """What carries an authorization request through the hosted pages, and the SSO cookie.
 
-The pending request travels as a short-lived signed token (JWS, HS256 with a key derived from the
-server secret) in a hidden field or the login page URL: no server state, and a tampered or
+The pending request travels as a short-lived sealed value (``idp.security.sealing``: encrypted
+and authenticated) in a hidden field or the login page URL: no server state, and a tampered or
 expired one is refused. It records whether a fresh login or a consent happened on the way, so
 ``prompt=login``/``max_age`` and ``prompt=consent`` are satisfied exactly once.
 """
 
 from __future__ import annotations
 
-import hashlib
-import time
 from dataclasses import dataclass, field
 
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import OctKey
 from starlette.requests import Request
 from starlette.responses import Response
 
+from idp.security.sealing import BrowserSeal
 from idp.settings import Settings
 
 SESSION_COOKIE = "ec_session"
@@ -33,36 +29,23 @@ class Pending:
 
 
 class Interactions:
-    def __init__(self, settings: Settings) -> None:
-        raw = hashlib.sha256((settings.secrets["secret_key"] + "/interaction").encode()).digest()
-        self._key = OctKey.import_key(raw)
-        self._settings = settings
+    def __init__(self, seal: BrowserSeal) -> None:
+        self._seal = seal
 
     def seal(self, pending: Pending) -> str:
-        now = int(time.time())
-        claims = {
-            "p": pending.params,
-            "la": pending.login_at,
-            "c": pending.consented,
-            "x": pending.extra,
-            "iat": now,
-            "exp": now + _LIFETIME,
-        }
-        return jwt.encode({"alg": "HS256"}, claims, self._key)
+        data = {"p": pending.params, "la": pending.login_at, "c": pending.consented}
+        if pending.extra:
+            data["x"] = pending.extra
+        return self._seal.seal(data, _LIFETIME)
 
     def open(self, sealed: str | None) -> Pending | None:
-        if not sealed or len(sealed) > 16384:
+        data = self._seal.open(sealed)
+        if data is None or not isinstance(data.get("p"), dict):
             return None
-        try:
-            token = jwt.decode(sealed, self._key, algorithms=["HS256"])
-            jwt.JWTClaimsRegistry(exp={"essential": True}).validate(token.claims)
-        except (JoseError, ValueError, TypeError):
-            return None
-        c = token.claims
-        if not isinstance(c.get("p"), dict):
-            return None
+        login_at = data.get("la") if isinstance(data.get("la"), int) else None
+        extra = data.get("x") if isinstance(data.get("x"), dict) else {}
         return Pending(
-            params=c["p"], login_at=c.get("la"), consented=bool(c.get("c")), extra=c.get("x") or {}
+            params=data["p"], login_at=login_at, consented=bool(data.get("c")), extra=extra
         )
 
 

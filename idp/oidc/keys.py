@@ -8,18 +8,13 @@ done by ``educonnect keys rotate`` reaches running servers without a restart.
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 import secrets
 import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc.jwk import ECKey, JWKRegistry, KeySet, RSAKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,28 +22,24 @@ from sqlalchemy.orm import Session, sessionmaker
 from idp.clock import Clock
 from idp.db import unit_of_work
 from idp.oidc.models import SigningKey
+from idp.security.sealing import AtRest
 from idp.settings import Settings
 
 ALGORITHMS = ("ES256", "RS256")
 _REFRESH_SECONDS = 5.0
 
 
-class KeyEncryption:
-    """AES-256-GCM with a key stretched from the configured key-encryption key."""
+class KeyEncryption(AtRest):
+    """Private keys at rest: AES-256-GCM with the key-encryption key's ``jwk-at-rest`` key."""
 
     def __init__(self, secret: str) -> None:
-        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"educonnect/jwk-at-rest")
-        self._aead = AESGCM(hkdf.derive(secret.encode()))
+        super().__init__(secret, "jwk-at-rest")
 
     def encrypt(self, plaintext: str, kid: str) -> str:
-        nonce = os.urandom(12)
-        return base64.b64encode(
-            nonce + self._aead.encrypt(nonce, plaintext.encode(), kid.encode())
-        ).decode()
+        return self.seal(plaintext.encode(), kid)
 
     def decrypt(self, blob: str, kid: str) -> str:
-        raw = base64.b64decode(blob)
-        return self._aead.decrypt(raw[:12], raw[12:], kid.encode()).decode()
+        return self.open(blob, kid).decode()
 
 
 def _generate(alg: str, kid: str) -> ECKey | RSAKey:

@@ -8,15 +8,19 @@ A ``post_logout_redirect_uri`` is only followed when registered for the identifi
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from authlib.common.urls import add_params_to_uri
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from idp.deps import State
+from idp.deps import Db, State
 from idp.oidc import backchannel
+from idp.oidc.authorize import current_session
+from idp.oidc.interaction import clear_session_cookie
 from idp.oidc.models import Client
+from idp.security.csrf import verify_csrf
 from idp.security.stores import SessionData
 from idp.state import AppState
 
@@ -25,7 +29,7 @@ router = APIRouter(tags=["OpenID Connect"])
 
 def end_session(state: AppState, db: Session, session: SessionData) -> SessionData | None:
     """End a session everywhere (idempotent: only the first caller gets the session back)."""
-    ended = state.stores.sessions.end(session.sid)
+    ended = state.stores.sessions.end(db, session.sid)
     if ended is None:
         return None
     state.tokens.revoke_session(db, ended.sid, "logout")
@@ -66,57 +70,57 @@ def _resolve(state: AppState, db: Session, params: dict) -> tuple[Client | None,
     return client, claims
 
 
-@router.get("/logout", operation_id="end_session", response_class=Response)
-@router.post("/logout", operation_id="end_session_post", response_class=Response)
-async def end_session_endpoint(
-    request: Request, state: State, background: BackgroundTasks
-) -> Response:
-    """End-session endpoint: ``id_token_hint``, ``post_logout_redirect_uri``, ``state``,
-    ``client_id``, ``logout_hint``, ``ui_locales``."""
+async def _logout_params(request: Request) -> dict[str, str]:
     if request.method == "POST":
         form = await request.form()
         params = {k: str(v) for k, v in form.items() if v != ""}
-    else:
-        params = {k: v for k, v in request.query_params.items() if v != ""}
-    if params.get("decision") and request.method == "POST":
-        from idp.security.csrf import verify_csrf
+        if params.get("decision"):
+            verify_csrf(request, params.get("csrf_token"))
+        return params
+    return {k: v for k, v in request.query_params.items() if v != ""}
 
-        verify_csrf(request, params.get("csrf_token"))
-    response = await run_in_threadpool(_logout, state, request, params)
+
+LogoutParams = Annotated[dict[str, str], Depends(_logout_params)]
+
+
+@router.get("/logout", operation_id="end_session", response_class=Response)
+@router.post("/logout", operation_id="end_session_post", response_class=Response)
+def end_session_endpoint(
+    request: Request, state: State, db: Db, params: LogoutParams, background: BackgroundTasks
+) -> Response:
+    """End-session endpoint: ``id_token_hint``, ``post_logout_redirect_uri``, ``state``,
+    ``client_id``, ``logout_hint``, ``ui_locales``."""
+    response = _logout(state, db, request, params)
     background.add_task(backchannel.deliver_due, state)
     return response
 
 
-def _logout(state: AppState, request: Request, params: dict) -> Response:
-    from idp.oidc.authorize import current_session
-    from idp.oidc.interaction import clear_session_cookie
-
-    with state.uow() as db:
-        try:
-            client, claims = _resolve(state, db, params)
-        except LogoutError as exc:
-            return state.templates.error_page(request, "Déconnexion impossible", str(exc), 400)
-        found = current_session(state, db, request)
-        session = found[0] if found else None
-        if session is not None and params.get("decision") == "cancel":
-            return state.templates.render(
-                request,
-                "message.html",
-                {
-                    "title": "Vous êtes toujours connecté",
-                    "message": "Vous n'avez pas été déconnecté.",
-                    "links": [],
-                },
-            )
-        if session is not None:
-            confirmed = params.get("decision") == "logout" and request.method == "POST"
-            hinted_here = claims is not None and claims.get("sid") == session.sid
-            if not (confirmed or hinted_here):
-                return _confirm_page(state, request, client, params)
-            ended = end_session(state, db, session)
-            upstream = (ended.upstream or {}) if ended else {}
-        else:
-            upstream = {}
+def _logout(state: AppState, db: Session, request: Request, params: dict) -> Response:
+    try:
+        client, claims = _resolve(state, db, params)
+    except LogoutError as exc:
+        return state.templates.error_page(request, "Déconnexion impossible", str(exc), 400)
+    found = current_session(state, db, request)
+    session = found[0] if found else None
+    if session is not None and params.get("decision") == "cancel":
+        return state.templates.render(
+            request,
+            "message.html",
+            {
+                "title": "Vous êtes toujours connecté",
+                "message": "Vous n'avez pas été déconnecté.",
+                "links": [],
+            },
+        )
+    if session is not None:
+        confirmed = params.get("decision") == "logout" and request.method == "POST"
+        hinted_here = claims is not None and claims.get("sid") == session.sid
+        if not (confirmed or hinted_here):
+            return _confirm_page(state, request, client, params)
+        ended = end_session(state, db, session)
+        upstream = (ended.upstream or {}) if ended else {}
+    else:
+        upstream = {}
     target = params.get("post_logout_redirect_uri")
     if target:
         final = (

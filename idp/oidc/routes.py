@@ -1,17 +1,23 @@
 """OIDC endpoints: discovery, JWKS, authorization, token, userinfo, introspection, revocation.
 
-Route functions only translate HTTP: they read the form once and hand over to the thread pool,
-where the synchronous Authlib server and the database do the work.
+Route functions only translate HTTP. They are plain ``def`` (run in the thread pool, where the
+synchronous Authlib server and the database do the work); what must be awaited, the form, is
+read by the ``OAuthForm`` dependency, and the transaction is declared in the signature.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, Response
 
 from idp.accounts.models import Account
-from idp.deps import State
+from idp.db import bound, transaction
+from idp.deps import Db, ReadDb, State
 from idp.oidc.authorize import authorize, error_response, params_from
 from idp.oidc.claims import CLAIMS_SUPPORTED, userinfo_claims
 from idp.oidc.clients import SCOPES
@@ -97,14 +103,35 @@ def jwks(state: State) -> JSONResponse:
     return JSONResponse(state.keys.jwks(), headers={"Cache-Control": "public, max-age=60"})
 
 
+async def _params(request: Request) -> list[tuple[str, str]]:
+    if request.method == "POST":
+        return (await request.form()).multi_items()
+    return request.query_params.multi_items()
+
+
+async def _form(request: Request) -> FormData:
+    return await request.form()
+
+
+#: The authorization request's parameters (query or form), every value kept.
+Params = Annotated[list[tuple[str, str]], Depends(_params)]
+#: A protocol endpoint's form, read once (Authlib reads it, FastAPI cannot declare it).
+OAuthForm = Annotated[FormData, Depends(_form)]
+
+
+def _oauth_db(request: Request, form: OAuthForm) -> Iterator[Session]:
+    with transaction(request.app.state.idp.sessions, readonly=_readonly(form, request)) as db:
+        yield db
+
+
+#: The protocol endpoint's transaction, read-only when it cannot write (see ``_readonly``).
+OAuthDb = Annotated[Session, Depends(_oauth_db, scope="function")]
+
+
 @router.get("/authorize", operation_id="authorize", response_class=Response)
 @router.post("/authorize", operation_id="authorize_post", response_class=Response)
-async def authorize_endpoint(request: Request, state: State) -> Response:
+def authorize_endpoint(request: Request, state: State, db: Db, items: Params) -> Response:
     """Authorization endpoint (OIDC Core §3.1.2.1): GET with a query or POST with a form."""
-    if request.method == "POST":
-        items = (await request.form()).multi_items()
-    else:
-        items = request.query_params.multi_items()
     repeated = _repeated(items)
     if repeated:
         return state.templates.error_page(
@@ -113,7 +140,7 @@ async def authorize_endpoint(request: Request, state: State) -> Response:
             f"La demande de connexion est incorrecte : le paramètre « {repeated} » est répété.",
             status_code=400,
         )
-    return await run_in_threadpool(authorize, state, request, Pending(params_from(dict(items))))
+    return authorize(state, db, request, Pending(params_from(dict(items))))
 
 
 def _repeated(items: list[tuple[str, str]]) -> str | None:
@@ -146,10 +173,9 @@ _TOKEN_FORM = _form_body(
 
 
 @router.post("/token", operation_id="token", openapi_extra=_TOKEN_FORM, response_class=JSONResponse)
-async def token_endpoint(request: Request, state: State) -> Response:
+def token_endpoint(request: Request, state: State, db: OAuthDb, form: OAuthForm) -> Response:
     """Token endpoint (RFC 6749 §3.2): authorization_code, refresh_token, client_credentials."""
-    form = await request.form()
-    return await run_in_threadpool(_oauth_call, state, request, form, "token")
+    return _oauth_call(state, db, request, form, "token")
 
 
 _TOKEN_REF_FORM = _form_body(
@@ -167,31 +193,31 @@ _TOKEN_REF_FORM = _form_body(
     openapi_extra=_TOKEN_REF_FORM,
     response_class=JSONResponse,
 )
-async def introspect_endpoint(request: Request, state: State) -> Response:
+def introspect_endpoint(request: Request, state: State, db: OAuthDb, form: OAuthForm) -> Response:
     """RFC 7662 token introspection (client authentication required)."""
-    form = await request.form()
-    return await run_in_threadpool(_oauth_call, state, request, form, "introspection")
+    return _oauth_call(state, db, request, form, "introspection")
 
 
 @router.post(
     "/revoke", operation_id="revoke", openapi_extra=_TOKEN_REF_FORM, response_class=JSONResponse
 )
-async def revoke_endpoint(request: Request, state: State) -> Response:
+def revoke_endpoint(request: Request, state: State, db: OAuthDb, form: OAuthForm) -> Response:
     """RFC 7009 token revocation."""
-    form = await request.form()
-    return await run_in_threadpool(_oauth_call, state, request, form, "revocation")
+    return _oauth_call(state, db, request, form, "revocation")
 
 
-def _readonly(form, endpoint: str) -> bool:
-    """Units of work that never write may run beside SQLite's single writer. A client
+def _readonly(form: FormData, request: Request) -> bool:
+    """Transactions that never write may run beside SQLite's single writer. A client
     assertion records its ``jti`` (a write), so it never counts as read-only."""
     if form.get("client_assertion"):
         return False
-    return endpoint == "introspection" or form.get("grant_type") == "client_credentials"
+    return request.url.path == "/introspect" or form.get("grant_type") == "client_credentials"
 
 
-def _oauth_call(state: AppState, request: Request, form, endpoint: str) -> Response:
-    with state.uow(readonly=_readonly(form, endpoint)):
+def _oauth_call(
+    state: AppState, db: Session, request: Request, form: FormData, endpoint: str
+) -> Response:
+    with bound(db):
         req = OAuthRequest(request, form=form)
         if endpoint == "token":
             response = state.server.create_token_response(req)
@@ -202,14 +228,20 @@ def _oauth_call(state: AppState, request: Request, form, endpoint: str) -> Respo
         return response
 
 
+async def _userinfo_form(request: Request) -> FormData | None:
+    if request.method == "POST" and request.headers.get("content-type", "").startswith(_FORM):
+        return await request.form()
+    return None
+
+
+UserinfoForm = Annotated[FormData | None, Depends(_userinfo_form)]
+
+
 @router.get("/userinfo", operation_id="userinfo", response_class=JSONResponse)
 @router.post("/userinfo", operation_id="userinfo_post", response_class=JSONResponse)
-async def userinfo_endpoint(request: Request, state: State) -> Response:
+def userinfo_endpoint(request: Request, state: State, db: ReadDb, form: UserinfoForm) -> Response:
     """UserInfo (OIDC Core §5.3): bearer token in the header, or in a POST form body."""
-    form = None
-    if request.method == "POST" and request.headers.get("content-type", "").startswith(_FORM):
-        form = await request.form()
-    return await run_in_threadpool(_userinfo, state, request, form)
+    return _userinfo(state, db, request, form)
 
 
 def _bearer_error(error: str, description: str, status: int = 401) -> Response:
@@ -219,7 +251,7 @@ def _bearer_error(error: str, description: str, status: int = 401) -> Response:
     return response
 
 
-def _userinfo(state: AppState, request: Request, form) -> Response:
+def _userinfo(state: AppState, db: Session, request: Request, form: FormData | None) -> Response:
     header = request.headers.get("authorization", "")
     in_header = header[7:].strip() if header[:7].lower() == "bearer " else None
     in_body = form.get("access_token") if form is not None else None
@@ -233,18 +265,17 @@ def _userinfo(state: AppState, request: Request, form) -> Response:
     claims = state.tokens.decode_access_token(token)
     if claims is None or "gid" not in claims:
         return _bearer_error("invalid_token", "The access token is invalid or expired.")
-    with state.uow(readonly=True) as db:
-        if state.tokens.is_access_token_revoked(db, claims):
-            return _bearer_error("invalid_token", "The access token was revoked.")
-        grant = db.get(Grant, claims["gid"])
-        account = db.get(Account, grant.account_id) if grant and grant.account_id else None
-        client = db.get(Client, claims["client_id"])
-        if account is None or client is None or not account.can_log_in:
-            return _bearer_error("invalid_token", "The access token no longer has a user.")
-        scopes = set(claims.get("scope", "").split())
-        if "openid" not in scopes:
-            return _bearer_error("insufficient_scope", "The token lacks the 'openid' scope.", 403)
-        body = userinfo_claims(db, state.tokens, client, account, scopes)
+    if state.tokens.is_access_token_revoked(db, claims):
+        return _bearer_error("invalid_token", "The access token was revoked.")
+    grant = db.get(Grant, claims["gid"])
+    account = db.get(Account, grant.account_id) if grant and grant.account_id else None
+    client = db.get(Client, claims["client_id"])
+    if account is None or client is None or not account.can_log_in:
+        return _bearer_error("invalid_token", "The access token no longer has a user.")
+    scopes = set(claims.get("scope", "").split())
+    if "openid" not in scopes:
+        return _bearer_error("insufficient_scope", "The token lacks the 'openid' scope.", 403)
+    body = userinfo_claims(db, state.tokens, client, account, scopes)
     return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 

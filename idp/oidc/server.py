@@ -1,9 +1,9 @@
 """The one thin adapter between Starlette and Authlib's (synchronous) authorization server.
 
 Endpoints read the form once, build an ``OAuthRequest`` and call the server inside
-``state.uow()``; Authlib's storage hooks (``query_client``, the grants' code and token hooks)
-reach that unit of work through ``server.db``. Authlib calls run in plain ``def`` code
-(the thread pool), never on the event loop.
+``idp.db.bound(db)``; Authlib's storage hooks (``query_client``, the grants' code and token
+hooks) reach the request's transaction through ``server.db``. Authlib calls run in plain
+``def`` code (the thread pool), never on the event loop.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class Server(AuthorizationServer):
 
     @property
     def db(self) -> Session:
-        """The request's unit of work (opened by the endpoint with ``state.uow()``)."""
+        """The session bound by the endpoint around the Authlib call (``idp.db.bound``)."""
         return current_session()
 
     # -- Authlib storage hooks -------------------------------------------------------------------

@@ -60,7 +60,7 @@ class TokenService:
         self.settings = settings
         self.keys = keys
         self.clock = clock
-        self.subject_secret = settings.secrets["secret_key"] + "/pairwise"
+        self.subject_secret = settings.secrets["pairwise_key"]
 
     def subject(self, client: Client, local_id: str) -> str:
         return subject_for(client, local_id, self.subject_secret)

@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idp.accounts.models import Account, AccountGuardian, AccountKind, AccountState, ActivationRoute
 from idp.accounts.passwords import Passwords
+from idp.accounts.service import NewAccount, create_account
 from idp.db import unit_of_work
 from idp.registry.identifiers import uai_check_letter
 from idp.registry.models import Guardian, Pupil, Source
-from idp.registry.notify import NOTIFICATION_VALIDITY
 from idp.registry.runs import import_onde, import_siecle
 from idp.registry.writers import ExportGuardian as G
 from idp.registry.writers import ExportLink as L
@@ -214,19 +214,15 @@ def _ensure(
     account = db.scalar(select(Account).where(Account.username == username))
     if account is not None:
         return account, False
-    account = Account(
+    new = NewAccount(
         kind=kind,
+        state=AccountState.notified,
         username=username,
         password_hash=passwords.hash(password),
-        state=AccountState.notified,
         given_name=given_name,
         family_name=family_name,
-        created_at=now,
-        updated_at=now,
-        notified_at=now,
-        notification_expires_at=now + NOTIFICATION_VALIDITY,
     )
-    db.add(account)
+    account = create_account(db, now, new)
     db.flush()
     return account, True
 

@@ -9,21 +9,18 @@ notify`` and, later, by the director's tool. Only flushes: the caller commits.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from idp.accounts.identifiers import Usernames
 from idp.accounts.models import Account, AccountGuardian, AccountKind, AccountState
 from idp.accounts.passwords import Passwords
-from idp.db import new_id
+from idp.accounts.service import NewAccount, create_account
 from idp.registry.identifiers import username_base
 from idp.registry.models import Guardian, Guardianship, Pupil, PupilStatus, School
-
-#: How long a notification letter stays valid ("3 mois").
-NOTIFICATION_VALIDITY = timedelta(days=92)
 
 
 class UnknownSchool(LookupError):
@@ -46,30 +43,6 @@ class IssuedCredential:
         data["class"] = data.pop("class_")
         data.pop("account_id")
         return data
-
-
-class Usernames:
-    """Hands out unique identifiers: the base, then the base followed by 2, 3…"""
-
-    def __init__(self, db: Session) -> None:
-        self.db = db
-        self.taken: dict[str, set[str]] = {}
-
-    def next(self, base: str) -> str:
-        taken = self.taken.get(base)
-        if taken is None:
-            escaped = base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = select(Account.username).where(
-                Account.username.like(f"{escaped}%", escape="\\")
-            )
-            suffix = re.compile(rf"^{re.escape(base)}\d*$")
-            taken = self.taken[base] = {u for u in self.db.scalars(query) if suffix.match(u)}
-        username, n = base, 1
-        while username in taken:
-            n += 1
-            username = f"{base}{n}"
-        taken.add(username)
-        return username
 
 
 def notify_school(
@@ -125,20 +98,18 @@ def _account(
     person,
 ) -> tuple[Account, str]:
     password = Passwords.temporary()
-    account = Account(
-        id=new_id(),
-        kind=kind,
-        username=usernames.next(username_base(person.given_name, person.family_name)),
-        password_hash=passwords.hash(password),
-        state=AccountState.notified,
-        given_name=person.given_name,
-        family_name=person.family_name,
-        created_at=now,
-        updated_at=now,
-        notified_at=now,
-        notification_expires_at=now + NOTIFICATION_VALIDITY,
+    account = create_account(
+        db,
+        now,
+        NewAccount(
+            kind=kind,
+            state=AccountState.notified,
+            username=usernames.next(username_base(person.given_name, person.family_name)),
+            password_hash=passwords.hash(password),
+            given_name=person.given_name,
+            family_name=person.family_name,
+        ),
     )
-    db.add(account)
     return account, password
 
 

@@ -36,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from idp.security import sealing
 from idp.settings import Settings
 
 if TYPE_CHECKING:
@@ -53,9 +54,7 @@ class CsrfError(Exception):
 
 
 def derive_key(settings: Settings) -> bytes:
-    return hmac.new(
-        settings.secrets["secret_key"].encode(), b"educonnect/csrf/v1", hashlib.sha256
-    ).digest()
+    return sealing.derive_key(settings.secrets["secret_key"], "csrf")
 
 
 def _sign(key: bytes, value: str) -> str:

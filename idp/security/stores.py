@@ -1,7 +1,9 @@
 """State shared by every server process: SSO sessions and throttle counters.
 
 Two implementations behind small protocols: the database (default) and Redis (when
-``EDUCONNECT_REDIS_URL`` is set). One contract test suite runs against both
+``EDUCONNECT_REDIS_URL`` is set). Every method takes the caller's transaction: the database
+implementation works in it (so a session and the change that opened it commit together), the
+Redis one ignores it. One contract test suite runs against both
 (tests/security/test_stores.py).
 
 Invariants:
@@ -19,12 +21,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from idp.clock import Clock
-from idp.db import unit_of_work
 from idp.security.models import SsoSession, ThrottleCounter
 from idp.settings import Settings
 
@@ -49,86 +50,83 @@ class SessionData:
 
 
 class SessionStore(Protocol):
-    def create(self, data: SessionData) -> str:
+    def create(self, db: Session, data: SessionData) -> str:
         """Store a session; return the cookie token (random, only its hash is kept)."""
 
-    def get(self, token: str) -> SessionData | None: ...
+    def get(self, db: Session, token: str) -> SessionData | None: ...
 
-    def by_sid(self, sid: str) -> SessionData | None: ...
+    def by_sid(self, db: Session, sid: str) -> SessionData | None: ...
 
-    def add_client(self, sid: str, client_id: str) -> None: ...
+    def add_client(self, db: Session, sid: str, client_id: str) -> None: ...
 
-    def end(self, sid: str) -> SessionData | None:
+    def end(self, db: Session, sid: str) -> SessionData | None:
         """Remove the session; return it to exactly one caller."""
 
-    def for_account(self, account_id: str) -> list[SessionData]: ...
+    def for_account(self, db: Session, account_id: str) -> list[SessionData]: ...
 
 
 class ThrottleStore(Protocol):
-    def hit(self, key: str, window: int) -> int:
+    def hit(self, db: Session, key: str, window: int) -> int:
         """Count one more event in the key's window (started by the first hit); return the count."""
 
-    def count(self, key: str) -> int: ...
+    def count(self, db: Session, key: str) -> int: ...
 
-    def release(self, key: str) -> None:
+    def release(self, db: Session, key: str) -> None:
         """Give one reserved hit back (a successful attempt)."""
 
-    def reset(self, key: str) -> None: ...
+    def reset(self, db: Session, key: str) -> None: ...
 
-    def lock(self, key: str, seconds: int) -> None: ...
+    def lock(self, db: Session, key: str, seconds: int) -> None: ...
 
-    def unlock(self, key: str) -> None: ...
+    def unlock(self, db: Session, key: str) -> None: ...
 
-    def locked_for(self, key: str) -> int:
+    def locked_for(self, db: Session, key: str) -> int:
         """Seconds left on a lock, 0 when unlocked."""
 
 
 # -- database ------------------------------------------------------------------------------------
 class DbSessionStore:
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
-        self._sessions = sessions
+    """Sessions in the caller's transaction."""
+
+    def __init__(self, clock: Clock) -> None:
         self._clock = clock
 
-    def create(self, data: SessionData) -> str:
+    def create(self, db: Session, data: SessionData) -> str:
         token = secrets.token_urlsafe(32)
-        row = SsoSession(token_hash=_hash(token), **asdict(data))
-        with unit_of_work(self._sessions) as db:
-            db.add(row)
+        db.add(SsoSession(token_hash=_hash(token), **asdict(data)))
+        db.flush()
         return token
 
-    def _load(self, where) -> SessionData | None:
-        with unit_of_work(self._sessions, readonly=True) as db:
-            row = db.scalar(select(SsoSession).where(where))
+    def _load(self, db: Session, where) -> SessionData | None:
+        row = db.scalar(select(SsoSession).where(where))
         if row is None or row.expires_at <= self._clock.now():
             return None
         return _to_data(row)
 
-    def get(self, token: str) -> SessionData | None:
-        return self._load(SsoSession.token_hash == _hash(token))
+    def get(self, db: Session, token: str) -> SessionData | None:
+        return self._load(db, SsoSession.token_hash == _hash(token))
 
-    def by_sid(self, sid: str) -> SessionData | None:
-        return self._load(SsoSession.sid == sid)
+    def by_sid(self, db: Session, sid: str) -> SessionData | None:
+        return self._load(db, SsoSession.sid == sid)
 
-    def add_client(self, sid: str, client_id: str) -> None:
-        with unit_of_work(self._sessions) as db:
-            row = db.scalar(select(SsoSession).where(SsoSession.sid == sid).with_for_update())
-            if row is not None and client_id not in row.clients:
-                row.clients = [*row.clients, client_id]
+    def add_client(self, db: Session, sid: str, client_id: str) -> None:
+        row = db.scalar(select(SsoSession).where(SsoSession.sid == sid).with_for_update())
+        if row is not None and client_id not in row.clients:
+            row.clients = [*row.clients, client_id]
+            db.flush()
 
-    def end(self, sid: str) -> SessionData | None:
-        with unit_of_work(self._sessions) as db:
-            row = db.scalar(delete(SsoSession).where(SsoSession.sid == sid).returning(SsoSession))
-            return _to_data(row) if row is not None else None
+    def end(self, db: Session, sid: str) -> SessionData | None:
+        row = db.scalar(delete(SsoSession).where(SsoSession.sid == sid).returning(SsoSession))
+        return _to_data(row) if row is not None else None
 
-    def for_account(self, account_id: str) -> list[SessionData]:
+    def for_account(self, db: Session, account_id: str) -> list[SessionData]:
         now = self._clock.now()
-        with unit_of_work(self._sessions, readonly=True) as db:
-            rows = db.scalars(
-                select(SsoSession)
-                .where(SsoSession.account_id == account_id, SsoSession.expires_at > now)
-                .order_by(SsoSession.created_at)
-            )
-            return [_to_data(r) for r in rows]
+        rows = db.scalars(
+            select(SsoSession)
+            .where(SsoSession.account_id == account_id, SsoSession.expires_at > now)
+            .order_by(SsoSession.created_at)
+        )
+        return [_to_data(r) for r in rows]
 
 
 def _to_data(row: SsoSession) -> SessionData:
@@ -148,61 +146,55 @@ def _to_data(row: SsoSession) -> SessionData:
 
 
 class DbThrottleStore:
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
-        self._sessions = sessions
+    """Counters in the caller's transaction (atomic upserts)."""
+
+    def __init__(self, clock: Clock) -> None:
         self._clock = clock
 
-    def _upsert(self, key: str, window: int, *, lock: bool = False) -> int:
+    def _upsert(self, db: Session, key: str, window: int, *, lock: bool = False) -> int:
         now = self._clock.now()
         end = now + timedelta(seconds=window)
         table = ThrottleCounter.__table__
-        with unit_of_work(self._sessions) as db:
-            dialect = postgresql if db.bind.dialect.name == "postgresql" else sqlite
-            stmt = dialect.insert(table).values(key=key, hits=1, window_ends_at=end)
-            expired = table.c.window_ends_at <= now
-            if lock:
-                values = {"hits": 1, "window_ends_at": end}
-            else:
-                from sqlalchemy import case
+        dialect = postgresql if db.bind.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(table).values(key=key, hits=1, window_ends_at=end)
+        expired = table.c.window_ends_at <= now
+        if lock:
+            values = {"hits": 1, "window_ends_at": end}
+        else:
+            values = {
+                "hits": case((expired, 1), else_=table.c.hits + 1),
+                "window_ends_at": case((expired, end), else_=table.c.window_ends_at),
+            }
+        stmt = stmt.on_conflict_do_update(index_elements=["key"], set_=values)
+        return db.execute(stmt.returning(table.c.hits)).scalar_one()
 
-                values = {
-                    "hits": case((expired, 1), else_=table.c.hits + 1),
-                    "window_ends_at": case((expired, end), else_=table.c.window_ends_at),
-                }
-            stmt = stmt.on_conflict_do_update(index_elements=["key"], set_=values)
-            return db.execute(stmt.returning(table.c.hits)).scalar_one()
+    def hit(self, db: Session, key: str, window: int) -> int:
+        return self._upsert(db, key, window)
 
-    def hit(self, key: str, window: int) -> int:
-        return self._upsert(key, window)
-
-    def count(self, key: str) -> int:
-        with unit_of_work(self._sessions, readonly=True) as db:
-            row = db.get(ThrottleCounter, key)
+    def count(self, db: Session, key: str) -> int:
+        row = db.get(ThrottleCounter, key)
         if row is None or row.window_ends_at <= self._clock.now():
             return 0
         return row.hits
 
-    def release(self, key: str) -> None:
-        with unit_of_work(self._sessions) as db:
-            db.execute(
-                update(ThrottleCounter)
-                .where(ThrottleCounter.key == key, ThrottleCounter.hits > 0)
-                .values(hits=ThrottleCounter.hits - 1)
-            )
+    def release(self, db: Session, key: str) -> None:
+        db.execute(
+            update(ThrottleCounter)
+            .where(ThrottleCounter.key == key, ThrottleCounter.hits > 0)
+            .values(hits=ThrottleCounter.hits - 1)
+        )
 
-    def reset(self, key: str) -> None:
-        with unit_of_work(self._sessions) as db:
-            db.execute(delete(ThrottleCounter).where(ThrottleCounter.key == key))
+    def reset(self, db: Session, key: str) -> None:
+        db.execute(delete(ThrottleCounter).where(ThrottleCounter.key == key))
 
-    def lock(self, key: str, seconds: int) -> None:
-        self._upsert(f"lock:{key}", seconds, lock=True)
+    def lock(self, db: Session, key: str, seconds: int) -> None:
+        self._upsert(db, f"lock:{key}", seconds, lock=True)
 
-    def unlock(self, key: str) -> None:
-        self.reset(f"lock:{key}")
+    def unlock(self, db: Session, key: str) -> None:
+        self.reset(db, f"lock:{key}")
 
-    def locked_for(self, key: str) -> int:
-        with unit_of_work(self._sessions, readonly=True) as db:
-            row = db.get(ThrottleCounter, f"lock:{key}")
+    def locked_for(self, db: Session, key: str) -> int:
+        row = db.get(ThrottleCounter, f"lock:{key}")
         if row is None:
             return 0
         return max(0, int((row.window_ends_at - self._clock.now()).total_seconds()))
@@ -221,7 +213,7 @@ class RedisSessionStore:
     def _save(self, pipe, data: SessionData) -> None:
         pipe.set(f"{self._p}sess:{data.sid}", _dump(data), ex=self._ttl(data))
 
-    def create(self, data: SessionData) -> str:
+    def create(self, db: Session, data: SessionData) -> str:
         token = secrets.token_urlsafe(32)
         ttl = self._ttl(data)
         pipe = self._r.pipeline(transaction=True)
@@ -233,18 +225,18 @@ class RedisSessionStore:
         pipe.execute()
         return token
 
-    def get(self, token: str) -> SessionData | None:
+    def get(self, db: Session, token: str) -> SessionData | None:
         sid = self._r.get(f"{self._p}tok:{_hash(token)}")
-        return self.by_sid(sid.decode()) if sid else None
+        return self.by_sid(db, sid.decode()) if sid else None
 
-    def by_sid(self, sid: str) -> SessionData | None:
+    def by_sid(self, db: Session, sid: str) -> SessionData | None:
         raw = self._r.get(f"{self._p}sess:{sid}")
         if raw is None:
             return None
         data = _load(raw)
         return data if data.expires_at > self._clock.now() else None
 
-    def add_client(self, sid: str, client_id: str) -> None:
+    def add_client(self, db: Session, sid: str, client_id: str) -> None:
         key = f"{self._p}sess:{sid}"
         # Optimistic transaction: two parallel authorizations must not lose a client.
         with self._r.pipeline(transaction=True) as pipe:
@@ -266,7 +258,7 @@ class RedisSessionStore:
                     if type(exc).__name__ != "WatchError":
                         raise
 
-    def end(self, sid: str) -> SessionData | None:
+    def end(self, db: Session, sid: str) -> SessionData | None:
         raw = self._r.getdel(f"{self._p}sess:{sid}")
         if raw is None:
             return None
@@ -274,10 +266,10 @@ class RedisSessionStore:
         self._r.srem(f"{self._p}acct:{data.account_id}", sid)
         return data
 
-    def for_account(self, account_id: str) -> list[SessionData]:
+    def for_account(self, db: Session, account_id: str) -> list[SessionData]:
         found = []
         for sid in self._r.smembers(f"{self._p}acct:{account_id}"):
-            data = self.by_sid(sid.decode())
+            data = self.by_sid(db, sid.decode())
             if data is None:
                 self._r.srem(f"{self._p}acct:{account_id}", sid)
             else:
@@ -304,16 +296,16 @@ class RedisThrottleStore:
         self._r = client
         self._p = prefix
 
-    def hit(self, key: str, window: int) -> int:
+    def hit(self, db: Session, key: str, window: int) -> int:
         pipe = self._r.pipeline(transaction=True)
         pipe.incr(f"{self._p}t:{key}")
         pipe.expire(f"{self._p}t:{key}", window, nx=True)
         return int(pipe.execute()[0])
 
-    def count(self, key: str) -> int:
+    def count(self, db: Session, key: str) -> int:
         return int(self._r.get(f"{self._p}t:{key}") or 0)
 
-    def release(self, key: str) -> None:
+    def release(self, db: Session, key: str) -> None:
         # Only decrement an existing counter (never create one without a TTL).
         self._r.eval(
             "if redis.call('exists', KEYS[1]) == 1 and tonumber(redis.call('get', KEYS[1])) > 0"
@@ -322,16 +314,16 @@ class RedisThrottleStore:
             f"{self._p}t:{key}",
         )
 
-    def reset(self, key: str) -> None:
+    def reset(self, db: Session, key: str) -> None:
         self._r.delete(f"{self._p}t:{key}")
 
-    def lock(self, key: str, seconds: int) -> None:
+    def lock(self, db: Session, key: str, seconds: int) -> None:
         self._r.set(f"{self._p}lock:{key}", 1, ex=seconds)
 
-    def unlock(self, key: str) -> None:
+    def unlock(self, db: Session, key: str) -> None:
         self._r.delete(f"{self._p}lock:{key}")
 
-    def locked_for(self, key: str) -> int:
+    def locked_for(self, db: Session, key: str) -> int:
         return max(0, int(self._r.ttl(f"{self._p}lock:{key}")))
 
 
@@ -342,7 +334,7 @@ class Stores:
     redis: object | None = None
 
 
-def make_stores(settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> Stores:
+def make_stores(settings: Settings, clock: Clock) -> Stores:
     if settings.redis_url:
         import redis
 
@@ -351,4 +343,4 @@ def make_stores(settings: Settings, sessions: sessionmaker[Session], clock: Cloc
         return Stores(
             RedisSessionStore(client, prefix, clock), RedisThrottleStore(client, prefix), client
         )
-    return Stores(DbSessionStore(sessions, clock), DbThrottleStore(sessions, clock))
+    return Stores(DbSessionStore(clock), DbThrottleStore(clock))

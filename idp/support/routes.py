@@ -61,7 +61,8 @@ def _contact(state: AppState, request: Request, data: dict[str, str]) -> Respons
     contact = tickets.validate(tickets.ContactForm.read(data))
     if contact.errors:
         return _form_page(state, request, contact, 400)
-    wait = throttled(state, f"support:{client_ip(request)}", TICKETS_PER_ADDRESS, WINDOW)
+    with state.uow() as db:
+        wait = throttled(state, db, f"support:{client_ip(request)}", TICKETS_PER_ADDRESS, WINDOW)
     if wait:
         return too_many(state, request, wait, "/assistance")
     with state.uow() as db:

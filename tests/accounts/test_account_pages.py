@@ -14,6 +14,7 @@ from idp.oidc.models import Consent, Grant
 from tests.accounts import helpers as h
 from tests.support.franceconnect import assert_page_basics
 from tests.support.oidc import PASSWORD, Browser, csrf_of, make_rp, pkce
+from tests.support.stores import session_of, sessions_for
 
 
 @pytest.fixture
@@ -153,26 +154,26 @@ class TestSessions:
         browser.login("j.martin12", PASSWORD)
         page = client.get("/compte")
         assert "Safari sous iPhone" in page.text and "(cet appareil)" in page.text
-        sessions = state.stores.sessions.for_account(family.account_id)
+        sessions = sessions_for(state, family.account_id)
         assert len(sessions) == 2
-        mine = state.stores.sessions.get(client.cookies["ec_session"])
+        mine = session_of(state, client.cookies["ec_session"])
         [theirs] = [s for s in sessions if s.sid != mine.sid]
 
         response = post(client, "/compte/sessions/terminer", sid=theirs.sid)
         assert response.headers["location"] == "/compte?fait=session"
-        assert [s.sid for s in state.stores.sessions.for_account(family.account_id)] == [mine.sid]
+        assert [s.sid for s in sessions_for(state, family.account_id)] == [mine.sid]
         assert phone.client.get("/compte", follow_redirects=False).headers["location"] == "/login"
 
     def test_own_session_goes_to_logout(self, state, client, browser, family):
         browser.login("j.martin12", PASSWORD)
-        mine = state.stores.sessions.get(client.cookies["ec_session"])
+        mine = session_of(state, client.cookies["ec_session"])
         response = post(client, "/compte/sessions/terminer", sid=mine.sid)
         assert response.headers["location"] == "/logout"
 
     def test_cannot_end_someone_elses_session(self, state, app, client, browser, family, account):
         stranger = Browser(TestClient(app, base_url="http://localhost"))
         stranger.login()  # j.martin
-        [theirs] = state.stores.sessions.for_account(account.id)
+        [theirs] = sessions_for(state, account.id)
         browser.login("j.martin12", PASSWORD)
         post(client, "/compte/sessions/terminer", sid=theirs.sid)
-        assert state.stores.sessions.for_account(account.id)
+        assert sessions_for(state, account.id)

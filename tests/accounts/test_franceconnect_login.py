@@ -23,6 +23,7 @@ from idp.settings import Settings
 from tests.accounts import helpers as h
 from tests.support.franceconnect import FcBrowser, LiveIdp, assert_page_basics, live_idp, query
 from tests.support.oidc import make_rp, pkce
+from tests.support.stores import sessions_for
 
 CAMILLE = IDENTITIES_BY_KEY["camille-martin"]
 MOBILE = "+33611223344"
@@ -114,7 +115,7 @@ class TestFirstLogin:
                 CAMILLE.sub,
                 account.id,
             )
-        [session] = state.stores.sessions.for_account(account.id)
+        [session] = sessions_for(state, account.id)
         assert session.amr == ["fc", "sms"] and session.acr == "eidas1"
         assert session.upstream and session.upstream["franceconnect_id_token"]
 
@@ -137,7 +138,7 @@ class TestFirstLogin:
             assert other.has_session
         finally:
             other.close()
-        sessions = state.stores.sessions.for_account(account.id)
+        sessions = sessions_for(state, account.id)
         assert sorted(s.amr for s in sessions) == [["fc"], ["fc", "sms"]]
         assert len(h.outbox(state, "otp")) == 1  # no second code
 

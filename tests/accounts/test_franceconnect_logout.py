@@ -12,6 +12,7 @@ from idp.settings import Settings
 from tests.accounts.test_franceconnect_login import camille, link_through_pages
 from tests.support.franceconnect import FcBrowser, LiveIdp, csrf, live_idp, query
 from tests.support.oidc import make_rp
+from tests.support.stores import sessions_for
 
 
 @pytest.fixture
@@ -88,7 +89,7 @@ def test_relying_party_logout_returns_to_it(idp, browser):
     assert response.status_code == 303
     response = browser.follow(response)
     assert response.headers["location"] == "https://rp.example.fr/bye?state=rp-logout-state"
-    assert state.stores.sessions.for_account(_account_id(state)) == []
+    assert sessions_for(state, _account_id(state)) == []
 
 
 def test_tampered_logout_state_is_refused(idp, browser):

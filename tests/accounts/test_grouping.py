@@ -16,6 +16,7 @@ from idp.oidc.models import Client, Grant
 from idp.security.models import AuditEvent
 from tests.accounts import helpers as h
 from tests.support.oidc import PASSWORD, Browser, csrf_of, pkce
+from tests.support.stores import sessions_for
 
 MOBILE = "+33612345678"
 
@@ -147,7 +148,7 @@ class TestManual:
         # The other account has a session and a grant: both must end.
         other_browser = Browser(TestClient(app, base_url="http://localhost"))
         other_browser.login("j.martin77", h.TEMPORARY)
-        assert state.stores.sessions.for_account(other.account_id)
+        assert sessions_for(state, other.account_id)
         with state.uow() as db:
             grant = state.tokens.new_grant(
                 db, db.get(Client, rp.client_id), other.account_id, "openid"
@@ -161,7 +162,7 @@ class TestManual:
         assert links(state, mine.account_id) == {*mine.guardian_ids, *other.guardian_ids}
         retired = h.account(state, other.account_id)
         assert (retired.state, retired.merged_into_id) == (AccountState.retired, mine.account_id)
-        assert state.stores.sessions.for_account(other.account_id) == []
+        assert sessions_for(state, other.account_id) == []
         with state.uow() as db:
             assert db.get(Grant, grant_id).revoked_at is not None
             event = db.scalar(select(AuditEvent).where(AuditEvent.event == "grouping.manual"))

@@ -8,6 +8,7 @@ from starlette.testclient import TestClient
 
 from tests.accounts import helpers as h
 from tests.support.oidc import PASSWORD, make_account
+from tests.support.stores import sessions_for
 
 
 def _signed_in(client, browser, state, **fields):
@@ -25,7 +26,7 @@ class TestPassword:
         h.post_form(
             other, other.get("/login").text, "/login", username="j.martin12", password=PASSWORD
         )
-        assert len(state.stores.sessions.for_account(account.id)) == 2
+        assert len(sessions_for(state, account.id)) == 2
         page = client.get("/compte/mot-de-passe")
         assert page.status_code == 200 and 'name="current_password"' in page.text
         wrong = h.post_form(
@@ -55,7 +56,7 @@ class TestPassword:
             password_confirm=h.NEW_PASSWORD,
         )
         assert done.status_code == 200 and "Mot de passe modifié" in done.text
-        [kept] = state.stores.sessions.for_account(account.id)
+        [kept] = sessions_for(state, account.id)
         assert client.get("/compte/mot-de-passe").status_code == 200  # this browser stays signed in
         assert other.get("/compte/mot-de-passe", follow_redirects=False).status_code == 303
         assert kept

@@ -8,6 +8,7 @@ from datetime import date
 
 from tests.accounts import helpers as h
 from tests.support.oidc import PASSWORD, make_account, pkce
+from tests.support.stores import sessions_for
 
 MOBILE = "+33612345678"
 
@@ -77,7 +78,7 @@ class TestForgottenPassword:
         h.post_form(
             other, other.get("/login").text, "/login", username="j.martin12", password=PASSWORD
         )
-        assert len(state.stores.sessions.for_account(h.account_id_of(state, "j.martin12"))) == 2
+        assert len(sessions_for(state, h.account_id_of(state, "j.martin12"))) == 2
 
         page = _ask_password(client, "j.martin12")
         assert page.status_code == 200
@@ -101,7 +102,7 @@ class TestForgottenPassword:
             password_confirm=h.NEW_PASSWORD,
         )
         assert done.status_code == 200 and "Mot de passe modifié" in done.text
-        assert state.stores.sessions.for_account(h.account_id_of(state, "j.martin12")) == []
+        assert sessions_for(state, h.account_id_of(state, "j.martin12")) == []
         refreshed = client.post(
             "/token",
             data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},

@@ -15,6 +15,7 @@ from idp.admin.staff.service import StaffSpec, create_staff
 from idp.security.models import AuditEvent
 from tests.admin.helpers import A, add_staff, code, staff_login, text_of
 from tests.support.oidc import PASSWORD, csrf_of, form_fields, make_account
+from tests.support.stores import sessions_for
 
 NEW_PASSWORD = "Tableau-Craie-Marelle-42"
 
@@ -99,7 +100,7 @@ class TestEveryLogin:
         done = _submit_code(client, code(world, "director.a", clock))
         assert done.headers["location"] == "/admin"
         assert client.cookies.get("ec_session") != old_cookie  # a new session, with amr otp
-        sessions = state.stores.sessions.for_account(world.accounts["staff:director_a"])
+        sessions = sessions_for(state, world.accounts["staff:director_a"])
         assert [s.amr for s in sessions] == [["pwd", "otp", "mfa"]]
         assert _events(state, "totp.verified")
 

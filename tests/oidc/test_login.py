@@ -118,11 +118,13 @@ class TestThrottling:
 
     def test_unlock_lifts_the_lock(self, state, account):
         from idp.accounts.login.authentication import unlock
+        from idp.db import transaction
 
         for _ in range(state.settings.login_max_failures_account + 1):
             authenticate(state, "j.martin", "bad", "10.0.0.5")
         assert authenticate(state, "j.martin", PASSWORD, "10.0.0.5").account_id is None
-        unlock(state, "j.martin")
+        with transaction(state.sessions) as db:
+            unlock(state, db, "j.martin")
         assert authenticate(state, "j.martin", PASSWORD, "10.0.0.5").account_id == account.id
 
     def test_per_address_limit_covers_many_identifiers(self, state):

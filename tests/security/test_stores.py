@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from idp.clock import FrozenClock
-from idp.db import make_session_factory
+from idp.db import make_session_factory, transaction
 from idp.security.stores import (
     DbSessionStore,
     DbThrottleStore,
@@ -23,18 +23,37 @@ REDIS_URL = os.environ.get("EDUCONNECT_TEST_REDIS_URL")
 KINDS = ["db"] + (["redis"] if REDIS_URL else [])
 
 
+class _OwnTransactions:
+    """Each call in a transaction of its own, as two requests would make them."""
+
+    def __init__(self, store, factory) -> None:
+        self._store = store
+        self._factory = factory
+
+    def __getattr__(self, name):
+        method = getattr(self._store, name)
+
+        def call(*args, **kwargs):
+            with transaction(self._factory) as db:
+                return method(db, *args, **kwargs)
+
+        return call
+
+
 @pytest.fixture(params=KINDS)
 def stores(request, engine):
     clock = FrozenClock()
+    factory = make_session_factory(engine)
     if request.param == "db":
-        factory = make_session_factory(engine)
-        yield DbSessionStore(factory, clock), DbThrottleStore(factory, clock), clock
+        pair = DbSessionStore(clock), DbThrottleStore(clock)
+        yield *(_OwnTransactions(s, factory) for s in pair), clock
         return
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)
     prefix = f"ect:{_worker()}:contract:"
-    yield RedisSessionStore(client, prefix, clock), RedisThrottleStore(client, prefix), clock
+    pair = RedisSessionStore(client, prefix, clock), RedisThrottleStore(client, prefix)
+    yield *(_OwnTransactions(s, factory) for s in pair), clock
     for key in client.scan_iter(match=f"{prefix}*"):
         client.delete(key)
 

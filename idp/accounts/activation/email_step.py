@@ -61,7 +61,7 @@ def _resend(state: AppState, request: Request, form: dict[str, str]) -> Response
             return journey.login_redirect(None)
         account = found[1]
         if left := journey.throttled(
-            state, f"activation:resend:{account.id}", RESENDS_PER_HOUR, 3600
+            state, db, f"activation:resend:{account.id}", RESENDS_PER_HOUR, 3600
         ):
             return journey.too_many(state, request, left)
         latest = db.scalar(
@@ -119,7 +119,8 @@ def _confirm(state: AppState, request: Request, token: str | None) -> Response:
             "Votre adresse électronique est confirmée et votre compte ÉduConnect est activé.",
             [("Continuer", "/")],
         )
-        return journey.resume(state, request, payload.get("auth"), done)
+        with state.uow() as db:
+            return journey.resume(state, db, request, payload.get("auth"), done)
     return journey.message(
         state,
         request,

@@ -61,7 +61,7 @@ def _signed_in(
         return (
             journey.redirect(step, auth)
             if step
-            else journey.resume(state, request, auth, journey.redirect("/"))
+            else journey.resume(state, db, request, auth, journey.redirect("/"))
         )
     return session, account
 
@@ -125,7 +125,7 @@ def activation_start(request: Request, state: State, auth: str | None = None) ->
         if isinstance(found, Response):
             return found
         session, account = found
-        if left := state.stores.throttle.locked_for(f"activation:{account.id}"):
+        if left := state.stores.throttle.locked_for(db, f"activation:{account.id}"):
             return journey.too_many(state, request, left)
         if account.kind == AccountKind.guardian and _has_children(state, account):
             return _children_page(state, request, db, account, auth, {}, {})
@@ -146,7 +146,7 @@ def _children(state: AppState, request: Request, form: dict[str, str]) -> Respon
             return found
         session, account = found
         key = f"activation:{account.id}"
-        if left := state.stores.throttle.locked_for(key):
+        if left := state.stores.throttle.locked_for(db, key):
             return journey.too_many(state, request, left)
         children = journey.children_of_guardians(db, journey.guardian_ids_of(db, account.id))
         errors: dict[str, str] = {}
@@ -176,18 +176,21 @@ def _children(state: AppState, request: Request, form: dict[str, str]) -> Respon
         if errors and not mismatch:
             return _children_page(state, request, db, account, auth, errors, values, 400)
         if mismatch:
-            state.audit.record_now(
-                "activation.birthdates_refused", actor_account_id=account.id, ip=client_ip(request)
+            state.audit.record(
+                db,
+                "activation.birthdates_refused",
+                actor_account_id=account.id,
+                ip=client_ip(request),
             )
-            if left := journey.throttled(state, f"{key}:dates", DATE_TRIES, DATE_WINDOW):
-                state.stores.throttle.lock(key, left)
+            if left := journey.throttled(state, db, f"{key}:dates", DATE_TRIES, DATE_WINDOW):
+                state.stores.throttle.lock(db, key, left)
                 return journey.too_many(state, request, left)
             return _children_page(
                 state, request, db, account, auth, {**errors, "form": MISMATCH}, values, 400
             )
         for child in reported:
             _report(state, db, account, child)
-        state.stores.throttle.reset(f"{key}:dates")
+        state.stores.throttle.reset(db, f"{key}:dates")
         state.audit.record(
             db,
             "activation.children_confirmed",
@@ -287,7 +290,7 @@ def _password(state: AppState, request: Request, form: dict[str, str]) -> Respon
                 "Vous pouvez maintenant utiliser votre compte ÉduConnect.",
                 [("Continuer", "/")],
             )
-            return journey.resume(state, request, auth, done)
+            return journey.resume(state, db, request, auth, done)
         payload = {"password_hash": password_hash, "auth": auth, "sid": session.sid}
         token = email_links.create(state, db, email_links.ACTIVATION, account.id, email, payload)
         activation_email.send_link(state, account, email, token)

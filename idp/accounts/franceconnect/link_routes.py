@@ -64,9 +64,7 @@ CODE_SENT = "Un nouveau code vous a été envoyé."
 
 
 def _sealer(state: AppState) -> seal.Sealer:
-    from idp.accounts.franceconnect.routes import sealer
-
-    return sealer(state)
+    return seal.Sealer(state.seals)
 
 
 def _load(state: AppState, request: Request) -> PendingLink | None:
@@ -161,10 +159,10 @@ def _birthdates(state: AppState, request: Request, values: list[str]) -> Respons
     if None in parsed:
         return _birthdates_page(state, request, link, values, BAD_DATE)
     throttle = state.stores.throttle
-    if throttle.hit(f"fclink:{link.sub}", TRY_WINDOW) > MAX_BIRTHDATE_TRIES:
-        state.audit.record_now("franceconnect.link_locked", ip=client_ip(request))
-        return _failed(state, request, TOO_MANY, link.auth, 429)
     with state.uow() as db:
+        if throttle.hit(db, f"fclink:{link.sub}", TRY_WINDOW) > MAX_BIRTHDATE_TRIES:
+            state.audit.record(db, "franceconnect.link_locked", ip=client_ip(request))
+            return _failed(state, request, TOO_MANY, link.auth, 429)
         selected = select_by_birthdates(children_birthdates(db, link.candidates), entered)
         if not selected:
             state.audit.record(db, "franceconnect.link_failed", ip=client_ip(request))
@@ -187,7 +185,7 @@ def _birthdates(state: AppState, request: Request, values: list[str]) -> Respons
             )
         except otp.OtpRateLimited:
             return _failed(state, request, TOO_MANY_CODES, link.auth, 429)
-    throttle.reset(f"fclink:{link.sub}")
+        throttle.reset(db, f"fclink:{link.sub}")
     link.selected = [g.id for g in holders]
     link.challenge = challenge
     link.mobile = mobile

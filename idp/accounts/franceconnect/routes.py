@@ -50,8 +50,7 @@ LOGOUT_UNVERIFIED = (
 
 
 def sealer(state: AppState) -> seal.Sealer:
-    found = state.extras.get("franceconnect_sealer")
-    return found or state.extras.setdefault("franceconnect_sealer", seal.Sealer(state.settings))
+    return seal.Sealer(state.seals)
 
 
 def connector(state: AppState) -> FranceConnectConnector | None:
@@ -116,9 +115,10 @@ def franceconnect_callback(request: Request, state: State) -> Response:
         )
     except FranceConnectError as error:
         log.warning("franceconnect callback refused: %s", error)
-        state.audit.record_now(
-            "franceconnect.failed", ip=client_ip(request), detail={"code": error.code}
-        )
+        with state.uow() as db:
+            state.audit.record(
+                db, "franceconnect.failed", ip=client_ip(request), detail={"code": error.code}
+            )
         response = failed_page(state, request, error.message, auth)
     else:
         response = _after_identity(state, request, identity, auth)
@@ -163,6 +163,7 @@ def sign_in(
             end_session(state, db, previous[0])
         token, session = open_session(
             state,
+            db,
             request,
             account,
             amr=amr,
@@ -176,7 +177,8 @@ def sign_in(
         response: Response = RedirectResponse(step + query, status_code=303)
     elif pending is not None:
         pending.login_at = session.auth_time
-        response = authorize(state, request, pending, token)
+        with state.uow() as db:
+            response = authorize(state, db, request, pending, token)
     else:
         response = RedirectResponse("/compte", status_code=303)
     set_session_cookie(response, state.settings, token)

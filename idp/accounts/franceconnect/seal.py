@@ -2,31 +2,20 @@
 
 The login ``state``/``nonce``, the identity waiting to be linked and the logout destination
 travel through the browser (HttpOnly cookies, or FranceConnect's ``state`` parameter) instead of
-server rows, so any instance behind the load balancer can continue the journey. They are JWE
-(``dir`` + ``A256GCM``, RFC 7516) rather than signed only: the pending identity holds personal
-data (names, e-mail, the FranceConnect ID token) that must not be readable where it travels.
-
-Each purpose has its own key (derived from the server secret), so a value sealed for one step
-can never be replayed as another.
+server rows, so any instance behind the load balancer can continue the journey. They are sealed
+(``idp.security.sealing``: encrypted, not only signed): the pending identity holds personal data
+(names, e-mail, the FranceConnect ID token) that must not be readable where it travels. Each
+purpose has its own key, so a value sealed for one step can never be replayed as another.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import time
 from typing import Any
 
-from joserfc import jwe
-from joserfc.errors import JoseError
-from joserfc.jwk import OctKey
 from starlette.responses import Response
 
+from idp.security.sealing import Seals
 from idp.settings import Settings
-
-_ALGORITHMS = ["dir", "A256GCM"]
-_MAX_LENGTH = 8192
 
 #: Purposes, and the cookie each one travels in (``None``: not a cookie).
 LOGIN = "fc-login"
@@ -37,34 +26,17 @@ COOKIE_PATH = "/franceconnect"
 
 
 class Sealer:
-    def __init__(self, settings: Settings) -> None:
-        secret = settings.secrets["secret_key"].encode()
-        self._keys = {
-            purpose: OctKey.import_key(
-                hmac.new(secret, f"educonnect/{purpose}/v1".encode(), hashlib.sha256).digest()
-            )
-            for purpose in (LOGIN, LINK, LOGOUT)
-        }
+    """The FranceConnect journey's purposes over the app's browser seals."""
+
+    def __init__(self, seals: Seals) -> None:
+        self._seals = seals
 
     def seal(self, purpose: str, data: dict[str, Any], ttl: int) -> str:
-        payload = json.dumps({"d": data, "exp": int(time.time()) + ttl}).encode()
-        header = {"alg": "dir", "enc": "A256GCM"}
-        return jwe.encrypt_compact(header, payload, self._keys[purpose], algorithms=_ALGORITHMS)
+        return self._seals.browser(purpose).seal(data, ttl)
 
     def open(self, purpose: str, sealed: str | None) -> dict[str, Any] | None:
         """The data, or None when missing, tampered with, sealed for another purpose or expired."""
-        if not sealed or len(sealed) > _MAX_LENGTH:
-            return None
-        try:
-            plain = jwe.decrypt_compact(sealed, self._keys[purpose], algorithms=_ALGORITHMS)
-            payload = json.loads(plain.plaintext or b"")
-        except (JoseError, ValueError, TypeError):
-            return None
-        if not isinstance(payload, dict) or not isinstance(payload.get("d"), dict):
-            return None
-        if not isinstance(payload.get("exp"), int) or payload["exp"] <= time.time():
-            return None
-        return payload["d"]
+        return self._seals.browser(purpose).open(sealed)
 
 
 def set_cookie(response: Response, settings: Settings, purpose: str, value: str, ttl: int) -> None:

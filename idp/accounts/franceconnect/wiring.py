@@ -4,12 +4,11 @@ mount (development only)."""
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
+from idp.security.sealing import derive_key
 from idp.state import AppState
 
 if TYPE_CHECKING:
@@ -21,8 +20,7 @@ def franceconnect_client_secret(state: AppState) -> str:
     settings = state.settings
     if settings.franceconnect_client_secret:
         return settings.franceconnect_client_secret
-    key = settings.secrets["secret_key"].encode()
-    return hmac.new(key, b"franceconnect-simulator", hashlib.sha256).hexdigest()
+    return derive_key(settings.secrets["secret_key"], "franceconnect-simulator").hex()
 
 
 def mount_simulator(app: FastAPI, state: AppState) -> None:

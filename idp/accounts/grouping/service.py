@@ -181,7 +181,7 @@ def retire_into(state: AppState, db: Session, other: Account, into: Account, rea
         .execution_options(synchronize_session=False)
     )
     state.tokens.revoke_account(db, other.id, reason)
-    for session in state.stores.sessions.for_account(other.id):
+    for session in state.stores.sessions.for_account(db, other.id):
         end_session(state, db, session)
     db.expire(other, ["guardian_links"])
 

@@ -1,18 +1,13 @@
 """What the account journeys (activation, self-registration, recovery, profile) share.
 
-Multi-step forms keep their progress in a *progress token*: a small signed, expiring JSON value
-in a hidden field, naming the step just completed. Each step's handler accepts only the token
-of the step before it, so no step can be reached by posting to it directly. The token is
-signed, not encrypted: it never carries anything the person may not read (no registry match,
-no password hash).
+Multi-step forms keep their progress in a *progress token*: a small sealed, expiring JSON value
+(``idp.security.sealing``) in a hidden field, naming the step just completed. Each step's
+handler accepts only the token of the step before it, so no step can be reached by posting to
+it directly.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,48 +30,19 @@ from idp.security.stores import SessionData
 from idp.state import AppState
 
 PROGRESS_TTL = 30 * 60
-_B64_PAD = "="
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + _B64_PAD * (-len(text) % 4))
-
-
-def _progress_key(state: AppState, kind: str) -> bytes:
-    secret = state.settings.secrets["secret_key"].encode()
-    return hmac.new(secret, f"educonnect/journey/v1/{kind}".encode(), hashlib.sha256).digest()
 
 
 def seal_progress(state: AppState, kind: str, data: dict[str, Any], ttl: int = PROGRESS_TTL) -> str:
-    """Sign ``data`` for the journey ``kind`` (a token of one journey is refused by another)."""
-    body = _b64(
-        json.dumps({**data, "exp": state.clock.timestamp() + ttl}, separators=(",", ":")).encode()
-    )
-    mac = _b64(hmac.new(_progress_key(state, kind), body.encode(), hashlib.sha256).digest())
-    return f"{body}.{mac}"
+    """Seal ``data`` for the journey ``kind`` (a token of one journey is refused by another)."""
+    return state.seals.browser(f"journey/{kind}").seal(data, ttl)
 
 
 def open_progress(
     state: AppState, kind: str, token: str | None, step: str | None = None
 ) -> dict[str, Any] | None:
     """The data of a valid, unexpired token of ``kind`` (and of ``step``, when given)."""
-    if not token or len(token) > 4096 or "." not in token:
-        return None
-    body, _, mac = token.partition(".")
-    expected = _b64(hmac.new(_progress_key(state, kind), body.encode(), hashlib.sha256).digest())
-    if not hmac.compare_digest(expected, mac):
-        return None
-    try:
-        data = json.loads(_unb64(body))
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or data.get("exp", 0) <= state.clock.timestamp():
-        return None
-    if step is not None and data.get("step") != step:
+    data = state.seals.browser(f"journey/{kind}").open(token)
+    if data is None or (step is not None and data.get("step") != step):
         return None
     return data
 
@@ -158,14 +124,14 @@ def too_many(
     )
 
 
-def throttled(state: AppState, key: str, limit: int, window: int) -> int:
+def throttled(state: AppState, db: Session, key: str, limit: int, window: int) -> int:
     """Count one event; 0 while within ``limit`` per ``window``, else the seconds to wait."""
     throttle = state.stores.throttle
-    if left := throttle.locked_for(key):
+    if left := throttle.locked_for(db, key):
         return left
-    if throttle.hit(key, window) > limit:
-        throttle.lock(key, window)
-        throttle.reset(key)
+    if throttle.hit(db, key, window) > limit:
+        throttle.lock(db, key, window)
+        throttle.reset(db, key)
         return window
     return 0
 
@@ -187,6 +153,7 @@ def signed_in(state: AppState, db: Session, request: Request) -> tuple[SessionDa
 
 def resume(
     state: AppState,
+    db: Session,
     request: Request,
     auth: str | None,
     fallback: Response,
@@ -196,7 +163,7 @@ def resume(
     pending = state.interactions.open(auth)
     if pending is None:
         return fallback
-    return authorize(state, request, pending, token)
+    return authorize(state, db, request, pending, token)
 
 
 def end_sessions(state: AppState, db: Session, account_id: str, keep_sid: str | None = None) -> int:
@@ -204,7 +171,7 @@ def end_sessions(state: AppState, db: Session, account_id: str, keep_sid: str | 
     from idp.oidc.logout import end_session
 
     ended = 0
-    for session in state.stores.sessions.for_account(account_id):
+    for session in state.stores.sessions.for_account(db, account_id):
         if session.sid != keep_sid and end_session(state, db, session) is not None:
             ended += 1
     return ended

@@ -35,6 +35,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from idp.accounts.journeys.models import OtpChallenge
+from idp.security.sealing import derive_key
 from idp.state import AppState
 
 TTL_SECONDS = 10 * 60
@@ -68,26 +69,24 @@ class Result:
 
 
 def _key(state: AppState) -> bytes:
-    return hmac.new(
-        state.settings.secrets["secret_key"].encode(), b"educonnect/otp/v1", hashlib.sha256
-    ).digest()
+    return derive_key(state.settings.secrets["secret_key"], "otp")
 
 
 def _digest(state: AppState, challenge_id: str, code: str) -> str:
     return hmac.new(_key(state), f"{challenge_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def _check_limits(state: AppState, send_to: str, ip: str | None) -> None:
+def _check_limits(state: AppState, db: Session, send_to: str, ip: str | None) -> None:
     throttle = state.stores.throttle
     keys = [(f"otp:to:{send_to}", SENDS_PER_DESTINATION)]
     if ip:
         keys.append((f"otp:ip:{ip}", SENDS_PER_ADDRESS))
     for key, _ in keys:
-        if left := throttle.locked_for(key):
+        if left := throttle.locked_for(db, key):
             raise OtpRateLimited(left)
     for key, limit in keys:
-        if throttle.hit(key, SEND_WINDOW) > limit:
-            throttle.lock(key, SEND_WINDOW)
+        if throttle.hit(db, key, SEND_WINDOW) > limit:
+            throttle.lock(db, key, SEND_WINDOW)
             raise OtpRateLimited(SEND_WINDOW)
 
 
@@ -106,7 +105,7 @@ def issue(
     from idp.messaging.messenger import messenger
 
     purpose = Purpose(purpose)
-    _check_limits(state, send_to, ip)
+    _check_limits(state, db, send_to, ip)
     now = state.clock.now()
     db.execute(
         update(OtpChallenge)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idp.accounts.models import Account, AccountState
+from idp.db import transaction
 from idp.state import AppState
 
 BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
@@ -55,24 +56,26 @@ def authenticate(state: AppState, username: str, password: str, ip: str) -> Logi
     checked = check_password(state, username, password, ip)
     if checked.account_id is None:
         return checked
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         error = admit(state, db, checked, password, ip)
     return LoginResult(None if error else checked.account_id, error)
 
 
 def check_password(state: AppState, username: str, password: str, ip: str) -> LoginResult:
-    """Reserve the attempt, then verify the password. Call it outside any unit of work: no
-    transaction (and no SQLite write lock) may be held during argon2. On success the account
-    still has to be admitted (``admit``) in the caller's unit of work."""
+    """Reserve the attempt, then verify the password. Call it outside any transaction: none
+    (and no SQLite write lock) may be held during argon2, and the reservation must be visible
+    to parallel attempts before the check. So a password login is the one journey in three
+    transactions: the reservation and the account read here, a refusal's audit event here,
+    and the admission (``admit``) in the caller's."""
     s = state.settings
     name = normalise_username(username)
-    with state.uow() as db:  # the reservations and the account read: one transaction
-        user_slot, user_wait = _reserve(state, f"acct:{name}", s.login_max_failures_account)
-        ip_slot, ip_wait = _reserve(state, f"ip:{ip}", s.login_max_failures_address)
+    with transaction(state.sessions) as db:
+        user_slot, user_wait = _reserve(state, db, f"acct:{name}", s.login_max_failures_account)
+        ip_slot, ip_wait = _reserve(state, db, f"ip:{ip}", s.login_max_failures_address)
         if user_slot is None or ip_slot is None:
             for slot in (user_slot, ip_slot):
                 if slot is not None:
-                    state.stores.throttle.release(slot)
+                    state.stores.throttle.release(db, slot)
             if user_slot is None and user_wait.locked_now:
                 _mark_locked(state, db, name, user_wait.seconds)
             wait = user_wait if user_slot is None else ip_wait
@@ -86,7 +89,10 @@ def check_password(state: AppState, username: str, password: str, ip: str) -> Lo
         ).first()
     account_id, password_hash = found if found else (None, None)
     if not state.passwords.verify(password_hash, password) or account_id is None:
-        state.audit.record_now("login.failed", ip=ip, target_type="account", target_id=account_id)
+        with transaction(state.sessions) as db:
+            state.audit.record(
+                db, "login.failed", ip=ip, target_type="account", target_id=account_id
+            )
         return LoginResult(None, BAD_CREDENTIALS)
     return LoginResult(account_id, None, (user_slot, ip_slot))
 
@@ -96,8 +102,8 @@ def admit(state: AppState, db: Session, checked: LoginResult, password: str, ip:
     login. Returns the French reason when the account may not log in."""
     user_slot, ip_slot = checked.slots
     # The identifier's failures are forgiven, the address's slot freed.
-    state.stores.throttle.reset(user_slot)
-    state.stores.throttle.release(ip_slot)
+    state.stores.throttle.reset(db, user_slot)
+    state.stores.throttle.release(db, ip_slot)
     account = db.get(Account, checked.account_id)
     error = _admit(state, account, password)
     if error is None:
@@ -118,7 +124,7 @@ class _Wait:
     locked_now: bool = False
 
 
-def _reserve(state: AppState, key: str, limit: int) -> tuple[str | None, _Wait]:
+def _reserve(state: AppState, db: Session, key: str, limit: int) -> tuple[str | None, _Wait]:
     """Take an attempt slot for ``key``; return the slot's counter, or ``None`` and the wait.
 
     Counters are per lock-out generation: locking bumps the generation, so attempts after the
@@ -127,15 +133,15 @@ def _reserve(state: AppState, key: str, limit: int) -> tuple[str | None, _Wait]:
     """
     s = state.settings
     throttle = state.stores.throttle
-    generation = throttle.count(f"lockouts:{key}")
+    generation = throttle.count(db, f"lockouts:{key}")
     counter = f"login:{key}:{generation}"
-    hits = throttle.hit(counter, s.login_lock_max_seconds)
-    if left := throttle.locked_for(key):
+    hits = throttle.hit(db, counter, s.login_lock_max_seconds)
+    if left := throttle.locked_for(db, key):
         return None, _Wait(left)
     if hits > limit:
         seconds = min(s.login_lock_base_seconds * 2**generation, s.login_lock_max_seconds)
-        throttle.lock(key, seconds)
-        throttle.hit(f"lockouts:{key}", 24 * 3600)
+        throttle.lock(db, key, seconds)
+        throttle.hit(db, f"lockouts:{key}", 24 * 3600)
         return None, _Wait(seconds, locked_now=True)
     return counter, _Wait(0)
 
@@ -174,13 +180,13 @@ def _mark_locked(state: AppState, db: Session, name: str, seconds: int) -> None:
         account.locked_until = state.clock.now() + timedelta(seconds=seconds)
 
 
-def unlock(state: AppState, username: str) -> None:
+def unlock(state: AppState, db: Session, username: str) -> None:
     """Lift a login lock and forgive the failures (an administrator's unlock, a reset)."""
     throttle = state.stores.throttle
     key = f"acct:{normalise_username(username)}"
-    generation = throttle.count(f"lockouts:{key}")
-    throttle.unlock(key)
+    generation = throttle.count(db, f"lockouts:{key}")
+    throttle.unlock(db, key)
     # Generations restart at 0, so every counter up to the current one must go.
     for older in range(generation + 1):
-        throttle.reset(f"login:{key}:{older}")
-    throttle.reset(f"lockouts:{key}")
+        throttle.reset(db, f"login:{key}:{older}")
+    throttle.reset(db, f"lockouts:{key}")

@@ -26,7 +26,7 @@ def forced_form(request: Request, state: State, auth: str | None = None) -> Resp
         if found is None:
             return journey.login_redirect(auth)
         if not found[1].force_password_change or found[1].password_hash is None:
-            return journey.resume(state, request, auth, journey.redirect("/"))
+            return journey.resume(state, db, request, auth, journey.redirect("/"))
     return _forced_page(state, request, auth, {})
 
 
@@ -84,4 +84,5 @@ def _forced(state: AppState, request: Request, form: dict[str, str]) -> Response
         "Votre nouveau mot de passe est enregistré.",
         [("Continuer", "/")],
     )
-    return journey.resume(state, request, auth, done)
+    with state.uow() as db:
+        return journey.resume(state, db, request, auth, done)

@@ -110,7 +110,7 @@ def _login(
         previous = current_session(state, db, request)
         if previous is not None:
             end_session(state, db, previous[0])
-        token, session = open_session(state, request, account, amr=["pwd"])
+        token, session = open_session(state, db, request, account, amr=["pwd"])
         step = required_step(account, session)
     pending = state.interactions.open(sealed)
     if pending is not None:
@@ -122,7 +122,8 @@ def _login(
             step + (f"?{query}" if query else ""), status_code=303
         )
     elif pending is not None:
-        response = authorize(state, request, pending, token)
+        with state.uow() as db:
+            response = authorize(state, db, request, pending, token)
     else:
         response = RedirectResponse("/compte", status_code=303)
     set_session_cookie(response, state.settings, token)
@@ -147,7 +148,8 @@ def _consent(
             400,
         )
     if decision != "allow":
-        return deny(state, request, pending)
+        with state.uow() as db:
+            return deny(state, db, request, pending)
     with state.uow() as db:
         found = current_session(state, db, request)
         if found is None:
@@ -155,8 +157,9 @@ def _consent(
         _, account = found
         client = db.get(Client, pending.params.get("client_id", ""))
         if client is None:
-            return deny(state, request, pending)
+            return deny(state, db, request, pending)
         scope = client.get_allowed_scope(pending.params.get("scope"))
         record_consent(state, db, account.id, client.client_id, scope)
     pending.consented = True
-    return authorize(state, request, pending)
+    with state.uow() as db:
+        return authorize(state, db, request, pending)

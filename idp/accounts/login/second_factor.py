@@ -62,7 +62,8 @@ def second_factor_page(request: Request, state: State, auth: str | None = None) 
         return redirect("/login", auth)
     session, account = found
     if SECOND_FACTOR_AMR in session.amr:
-        return resume(state, request, auth, RedirectResponse("/admin", status_code=303))
+        with state.uow() as db:
+            return resume(state, db, request, auth, RedirectResponse("/admin", status_code=303))
     return _page(state, request, account, auth)
 
 
@@ -108,7 +109,8 @@ def _check_code(state: AppState, request: Request, form: dict[str, str]) -> Resp
         return redirect("/login", auth)
     session, account = found
     if SECOND_FACTOR_AMR in session.amr:
-        return resume(state, request, auth, RedirectResponse("/admin", status_code=303))
+        with state.uow() as db:
+            return resume(state, db, request, auth, RedirectResponse("/admin", status_code=303))
     if account.force_password_change:
         return redirect(STAFF_SECOND_FACTOR, auth)
     ip = client_ip(request)
@@ -126,15 +128,17 @@ def _check_code(state: AppState, request: Request, form: dict[str, str]) -> Resp
                 ip=ip,
             )
             token = _upgrade(state, request, session, account)
+        else:
+            state.audit.record(
+                db,
+                "totp.failed",
+                actor_account_id=account.id,
+                target_type="account",
+                target_id=account.id,
+                ip=ip,
+                detail={"reason": check.reason},
+            )
     if not check.ok:
-        state.audit.record_now(
-            "totp.failed",
-            actor_account_id=account.id,
-            target_type="account",
-            target_id=account.id,
-            ip=ip,
-            detail={"reason": check.reason},
-        )
         message = (
             _locked_message(check.retry_after)
             if check.reason == "locked"
@@ -142,7 +146,10 @@ def _check_code(state: AppState, request: Request, form: dict[str, str]) -> Resp
         )
         status = 429 if check.reason == "locked" else 400
         return _page(state, request, account, auth, {"code": message}, status)
-    response = resume(state, request, auth, RedirectResponse("/admin", status_code=303), token)
+    with state.uow() as db:
+        response = resume(
+            state, db, request, auth, RedirectResponse("/admin", status_code=303), token
+        )
     set_session_cookie(response, state.settings, token)
     return response
 
@@ -150,10 +157,11 @@ def _check_code(state: AppState, request: Request, form: dict[str, str]) -> Resp
 def _upgrade(state: AppState, request: Request, session: SessionData, account: Account) -> str:
     """A new session that records the second factor; the password-only one ends."""
     amr = list(dict.fromkeys([*session.amr, SECOND_FACTOR_AMR, "mfa"]))
-    token, _ = open_session(
-        state, request, account, amr=amr, acr=session.acr or "urn:educonnect:loa:basic"
-    )
-    state.stores.sessions.end(session.sid)
+    with state.uow() as db:
+        token, _ = open_session(
+            state, db, request, account, amr=amr, acr=session.acr or "urn:educonnect:loa:basic"
+        )
+        state.stores.sessions.end(db, session.sid)
     return token
 
 

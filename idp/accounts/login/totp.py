@@ -24,7 +24,6 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from idp.admin.models import StaffTotp
-from idp.admin.sealing import sealer
 from idp.state import AppState
 
 STEP = 30
@@ -46,7 +45,7 @@ class Check:
 
 
 def _sealer(state: AppState):
-    return sealer(state, "totp-at-rest")
+    return state.seals.at_rest("totp-at-rest")
 
 
 def seal_secret(state: AppState, secret: str, account_id: str) -> str:
@@ -120,7 +119,7 @@ def verify(
     code = re.sub(r"\s", "", code or "")
     throttle = state.stores.throttle
     key = f"totp:{account_id}"
-    if left := throttle.locked_for(key):
+    if left := throttle.locked_for(db, key):
         return Check(False, "locked", left)
     if not _CODE.match(code):
         return Check(False, "malformed")
@@ -130,11 +129,15 @@ def verify(
     # Reserve the attempt before checking it, so parallel guesses cannot pass the limit; a
     # right code gives the whole count back.
     attempts = f"totp-attempts:{account_id}"
-    if throttle.hit(attempts, WINDOW) > MAX_FAILURES:
-        throttle.lock(key, LOCK_SECONDS)
-        throttle.reset(attempts)
-        state.audit.record_now(
-            "totp.locked", actor_account_id=account_id, target_type="account", target_id=account_id
+    if throttle.hit(db, attempts, WINDOW) > MAX_FAILURES:
+        throttle.lock(db, key, LOCK_SECONDS)
+        throttle.reset(db, attempts)
+        state.audit.record(
+            db,
+            "totp.locked",
+            actor_account_id=account_id,
+            target_type="account",
+            target_id=account_id,
         )
         return Check(False, "locked", LOCK_SECONDS)
     secret = _sealer(state).open(row.secret_encrypted, account_id).decode()
@@ -154,7 +157,7 @@ def verify(
     if claimed != 1:
         return Check(False, "replayed")
     db.expire(row)
-    throttle.reset(attempts)
+    throttle.reset(db, attempts)
     return Check(True)
 
 

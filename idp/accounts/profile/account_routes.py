@@ -71,9 +71,9 @@ def account_page(request: Request, state: State, fait: str | None = None) -> Res
             "children": overview.children(db, account),
             "services": overview.services(state, db, account.id),
             "franceconnect": overview.has_franceconnect(db, account.id),
+            "sessions": overview.active_sessions(state, db, account.id, session.sid),
         }
     context.update(
-        sessions=overview.active_sessions(state, account.id, session.sid),
         notice=NOTICES.get(fait or ""),
         format_date=overview.format_date,
         format_datetime=overview.format_datetime,
@@ -112,9 +112,10 @@ def _end_session(state: AppState, request: Request, sid: str) -> Response:
     if sid == current.sid:
         # This browser's own session: the full logout, which also ends FranceConnect's.
         return RedirectResponse("/logout", status_code=303)
-    target = next((s for s in state.stores.sessions.for_account(account.id) if s.sid == sid), None)
-    if target is not None:
-        with state.uow() as db:
+    with state.uow() as db:
+        sessions = state.stores.sessions.for_account(db, account.id)
+        target = next((s for s in sessions if s.sid == sid), None)
+        if target is not None:
             end_session(state, db, target)
     return _done("session")
 
@@ -179,13 +180,15 @@ def _group(state: AppState, request: Request, username: str, password: str) -> R
         problem = merge_problem(db, into, other)
         if problem is None:
             merge_accounts(state, db, into, other, ip)
+        if problem:
+            state.audit.record(
+                db,
+                "grouping.refused",
+                actor_account_id=account.id,
+                target_type="account",
+                target_id=result.account_id,
+                ip=ip,
+            )
     if problem:
-        state.audit.record_now(
-            "grouping.refused",
-            actor_account_id=account.id,
-            target_type="account",
-            target_id=result.account_id,
-            ip=ip,
-        )
         return _group_page(state, request, account, username, problem, 400)
     return _done("rattachement")

@@ -129,7 +129,7 @@ def revoke_service(state: AppState, db: Session, account_id: str, client_id: str
 
 
 def active_sessions(
-    state: AppState, account_id: str, current_sid: str | None
+    state: AppState, db: Session, account_id: str, current_sid: str | None
 ) -> list[ActiveSession]:
     return [
         ActiveSession(
@@ -140,7 +140,7 @@ def active_sessions(
             current=s.sid == current_sid,
             franceconnect="fc" in s.amr,
         )
-        for s in sorted(state.stores.sessions.for_account(account_id), key=_newest_first)
+        for s in sorted(state.stores.sessions.for_account(db, account_id), key=_newest_first)
     ]
 
 

@@ -87,11 +87,11 @@ def _password(state: AppState, request: Request, form: dict[str, str]) -> Respon
         if account.password_hash is None:
             return journey.message(state, request, "Mot de passe", FRANCECONNECT_ONLY, [BACK])
         key = f"profile:password:{account.id}"
-        if left := state.stores.throttle.locked_for(key):
+        if left := state.stores.throttle.locked_for(db, key):
             return journey.too_many(state, request, left)
         if not state.passwords.verify(account.password_hash, form.get("current_password", "")):
             if left := journey.throttled(
-                state, key, state.settings.login_max_failures_account, 3600
+                state, db, key, state.settings.login_max_failures_account, 3600
             ):
                 return journey.too_many(state, request, left)
             return _password_page(
@@ -163,7 +163,7 @@ def _email(state: AppState, request: Request, raw: str) -> Response:
                 {"account": account, "values": {"email": raw}, "errors": errors, "hidden": {}},
                 400,
             )
-        if left := journey.throttled(state, f"profile:email:{account.id}", 5, 3600):
+        if left := journey.throttled(state, db, f"profile:email:{account.id}", 5, 3600):
             return journey.too_many(state, request, left, "/compte/courriel")
         token = email_links.create(state, db, email_links.EMAIL_CHANGE, account.id, email)
         url = email_links.url(state, "/compte/courriel/confirmer", token)

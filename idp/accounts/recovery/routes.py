@@ -38,7 +38,9 @@ def _limited(state: AppState, request: Request, target: str, back: str) -> Respo
         (f"recover:ip:{client_ip(request)}", PER_ADDRESS),
         (f"recover:{back}:{target}", PER_TARGET),
     ):
-        if left := journey.throttled(state, key, limit, WINDOW):
+        with state.uow() as db:
+            left = journey.throttled(state, db, key, limit, WINDOW)
+        if left:
             return journey.too_many(state, request, left, back)
     return None
 
@@ -308,12 +310,9 @@ def _use_once(state: AppState, token: str) -> bool:
     """A verified-code token sets one password: the first use locks it out for its lifetime."""
     import hashlib
 
-    return (
-        state.stores.throttle.hit(
-            "recover:used:" + hashlib.sha256(token.encode()).hexdigest(), 15 * 60
-        )
-        == 1
-    )
+    key = "recover:used:" + hashlib.sha256(token.encode()).hexdigest()
+    with state.uow() as db:
+        return state.stores.throttle.hit(db, key, 15 * 60) == 1
 
 
 def _invalid_link(state: AppState, request: Request) -> Response:

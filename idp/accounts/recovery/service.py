@@ -86,7 +86,7 @@ def set_password(
         account.locked_until = None
         if account.state == AccountState.locked:
             account.state = AccountState.active
-        state.stores.throttle.reset(f"login:acct:{account.username}")
+        state.stores.throttle.reset(db, f"login:acct:{account.username}")
     end_sessions(state, db, account.id, keep_sid)
     if reason == "reset":
         state.tokens.revoke_account(db, account.id, "password_reset")

@@ -80,9 +80,11 @@ def _submit(state: AppState, request: Request, form: dict[str, str]) -> Response
         errors["mobile"] = "Saisissez le numéro de téléphone mobile que vous avez donné à l'école."
     if errors:
         return _start_page(state, request, auth, values, errors, 400)
-    if left := journey.throttled(
-        state, f"register:ip:{client_ip(request)}", STARTS_PER_ADDRESS, WINDOW
-    ):
+    with state.uow() as db:
+        left = journey.throttled(
+            state, db, f"register:ip:{client_ip(request)}", STARTS_PER_ADDRESS, WINDOW
+        )
+    if left:
         return journey.too_many(state, request, left, "/inscription")
     return _send_code(state, request, auth, values["given_name"], values["family_name"], mobile)
 

@@ -64,9 +64,9 @@ def _children(state: AppState, request: Request, form: dict[str, str]) -> Respon
     if progress is None:
         return journey.redirect("/inscription", auth)
     key = f"register:dates:{progress['m']}"
-    if left := state.stores.throttle.locked_for(key):
-        return journey.too_many(state, request, left, "/inscription")
     with state.uow() as db:
+        if left := state.stores.throttle.locked_for(db, key):
+            return journey.too_many(state, request, left, "/inscription")
         guardians = matching_guardians(db, progress["g"], progress["f"], progress["m"])
         children = journey.children_of_guardians(db, [g.id for g in guardians])
         values = {
@@ -86,9 +86,9 @@ def _children(state: AppState, request: Request, form: dict[str, str]) -> Respon
         if not errors and any(
             journey.parse_date(values[f"birthdate_{c.pupil_id}"]) != c.birthdate for c in children
         ):
-            state.audit.record_now("registration.birthdates_refused", ip=client_ip(request))
-            if left := journey.throttled(state, f"{key}:tries", DATE_TRIES, WINDOW):
-                state.stores.throttle.lock(key, left)
+            state.audit.record(db, "registration.birthdates_refused", ip=client_ip(request))
+            if left := journey.throttled(state, db, f"{key}:tries", DATE_TRIES, WINDOW):
+                state.stores.throttle.lock(db, key, left)
                 return journey.too_many(state, request, left, "/inscription")
             errors["form"] = (
                 "Au moins une date de naissance ne correspond pas à celle connue de l'école."
@@ -151,7 +151,7 @@ def _password(state: AppState, request: Request, form: dict[str, str]) -> Respon
         account = create_account(
             state, db, guardians, progress["m"], state.passwords.hash(form["password"])
         )
-        token, session = open_session(state, request, account, amr=["pwd", "sms"])
+        token, session = open_session(state, db, request, account, amr=["pwd", "sms"])
     pending = state.interactions.open(auth)
     next_url = "/"
     if pending is not None:
@@ -175,4 +175,5 @@ def _password(state: AppState, request: Request, form: dict[str, str]) -> Respon
 
 @router.get("/inscription/continuer")
 def registration_continue(request: Request, state: State, auth: str | None = None) -> Response:
-    return journey.resume(state, request, auth, journey.redirect("/"))
+    with state.uow() as db:
+        return journey.resume(state, db, request, auth, journey.redirect("/"))

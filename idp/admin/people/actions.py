@@ -21,7 +21,6 @@ from idp.admin.roles import Action, Staff
 from idp.admin.schools import issuing
 from idp.admin.schools.issuing import Issued, IssueError
 from idp.admin.schools.letters import Letter
-from idp.admin.sealing import sealer
 from idp.registry.models import Guardian, Pupil, PupilStatus, School
 from idp.state import AppState
 
@@ -149,7 +148,7 @@ def reset_password(state: AppState, db: Session, staff: Staff, t: Target, ip: st
         issued = issuing.reset_password(state, db, t.school, account, t.person_id)
     except IssueError as exc:
         raise ActionError(str(exc)) from exc
-    authentication.unlock(state, account.username)
+    authentication.unlock(state, db, account.username)
     _cut_access(state, db, account, "password_reset")
     Audit(state, db, staff, ip)("admin.password.reset", t, before=before, after=_snapshot(account))
     return issued
@@ -163,7 +162,7 @@ def unlock(state: AppState, db: Session, staff: Staff, t: Target, ip: str | None
     account.locked_until = None
     account.failed_logins = 0
     account.updated_at = state.clock.now()
-    authentication.unlock(state, account.username)
+    authentication.unlock(state, db, account.username)
     Audit(state, db, staff, ip)(
         "admin.account.unlocked", t, before=before, after=_snapshot(account)
     )
@@ -275,7 +274,7 @@ def store_letters(
     db.add(batch)
     db.flush()
     raw = json.dumps([asdict(x) for x in letters], default=str).encode()
-    batch.payload = sealer(state, "letters-at-rest").seal(raw, batch.id)
+    batch.payload = state.seals.at_rest("letters-at-rest").seal(raw, batch.id)
     return batch.id
 
 
@@ -289,6 +288,6 @@ def load_letters(
         or batch.expires_at <= state.clock.now()
     ):
         raise NotFound
-    items = json.loads(sealer(state, "letters-at-rest").open(batch.payload, batch.id))
+    items = json.loads(state.seals.at_rest("letters-at-rest").open(batch.payload, batch.id))
     letters = [Letter(**{**x, "valid_until": date.fromisoformat(x["valid_until"])}) for x in items]
     return batch, letters

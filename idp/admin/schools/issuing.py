@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session
 
 from idp.accounts.identifiers import add_with_username
 from idp.accounts.models import Account, AccountGuardian, AccountKind, AccountState
+from idp.accounts.service import NOTIFICATION_VALIDITY
 from idp.admin.schools.letters import Letter
 from idp.registry.models import Guardian, Guardianship, Pupil, PupilStatus, School
-from idp.registry.notify import NOTIFICATION_VALIDITY
 from idp.state import AppState
 
 _TEMPORARY_HASHER = PasswordHasher(time_cost=1, memory_cost=2 * 1024, parallelism=1)
