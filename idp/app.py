@@ -91,6 +91,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(state.keys.ensure_keys)
+        from idp.saml.wiring import ensure_saml
+
+        await run_in_threadpool(ensure_saml, state)
         task = asyncio.create_task(_periodic(state)) if background else None
         yield
         if task:

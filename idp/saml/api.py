@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from idp.admin.api.auth import Who
 from idp.admin.roles import Role
-from idp.deps import State
+from idp.deps import Db, ReadDb, State
 from idp.saml import providers
 from idp.saml.attributes import RELEASABLE
 from idp.saml.federation import federation_check
@@ -55,11 +55,10 @@ def _national(who) -> None:
     operation_id="admin_saml_list_service_providers",
     response_model=list[ServiceProviderOut],
 )
-def list_service_providers(state: State, who: Who) -> list[ServiceProviderOut]:
+def list_service_providers(who: Who, db: ReadDb) -> list[ServiceProviderOut]:
     """The registered SAML service providers."""
     _national(who)
-    with state.uow(readonly=True) as db:
-        return [ServiceProviderOut(**providers.describe(sp)) for sp in providers.list_providers(db)]
+    return [ServiceProviderOut(**providers.describe(sp)) for sp in providers.list_providers(db)]
 
 
 @router.post(
@@ -69,36 +68,34 @@ def list_service_providers(state: State, who: Who) -> list[ServiceProviderOut]:
     responses={422: {"description": "Metadata refused (expired, malformed, DOCTYPE, …)."}},
 )
 def add_service_provider(
-    body: ServiceProviderIn, state: State, who: Who, response: Response
+    body: ServiceProviderIn, state: State, who: Who, db: Db, response: Response
 ) -> ServiceProviderOut:
     """Register an SP from its metadata (or update it: 200 instead of 201)."""
     _national(who)
     try:
-        with state.uow() as db:
-            sp, created = providers.add_provider(
-                db,
-                state.clock,
-                body.metadata,
-                release=list(body.release) if body.release is not None else None,
-                first_party=body.first_party,
-                name=body.name,
-                federation_check=federation_check(state.settings),
-            )
-            state.audit.record(
-                db,
-                "saml.sp_registered" if created else "saml.sp_updated",
-                actor_account_id=who.staff.account_id,
-                actor_role=who.staff.role.value,
-                ip=who.ip,
-                detail={"sp": sp.entity_id, "release": list(sp.release)},
-            )
-            out = ServiceProviderOut(**providers.describe(sp))
+        sp, created = providers.add_provider(
+            db,
+            state.clock,
+            body.metadata,
+            release=list(body.release) if body.release is not None else None,
+            first_party=body.first_party,
+            name=body.name,
+            federation_check=federation_check(state.settings),
+        )
     except providers.MetadataError as exc:
         raise HTTPException(
             422, detail={"error": "invalid_metadata", "message": str(exc)}
         ) from None
+    state.audit.record(
+        db,
+        "saml.sp_registered" if created else "saml.sp_updated",
+        actor_account_id=who.staff.account_id,
+        actor_role=who.staff.role.value,
+        ip=who.ip,
+        detail={"sp": sp.entity_id, "release": list(sp.release)},
+    )
     response.status_code = 201 if created else 200
-    return out
+    return ServiceProviderOut(**providers.describe(sp))
 
 
 @router.delete(
@@ -108,19 +105,18 @@ def add_service_provider(
     response_class=Response,
 )
 def remove_service_provider(
-    entity_id: Annotated[str, Path(max_length=500)], state: State, who: Who
+    entity_id: Annotated[str, Path(max_length=500)], state: State, who: Who, db: Db
 ) -> Response:
     """Forget an SP (its consents go with it)."""
     _national(who)
-    with state.uow() as db:
-        if not providers.remove_provider(db, entity_id):
-            raise HTTPException(404)
-        state.audit.record(
-            db,
-            "saml.sp_removed",
-            actor_account_id=who.staff.account_id,
-            actor_role=who.staff.role.value,
-            ip=who.ip,
-            detail={"sp": entity_id},
-        )
+    if not providers.remove_provider(db, entity_id):
+        raise HTTPException(404)
+    state.audit.record(
+        db,
+        "saml.sp_removed",
+        actor_account_id=who.staff.account_id,
+        actor_role=who.staff.role.value,
+        ip=who.ip,
+        detail={"sp": entity_id},
+    )
     return Response(status_code=204)

@@ -12,6 +12,7 @@ import json
 
 import click
 
+from idp.db import transaction
 from idp.saml import providers
 from idp.saml.attributes import RELEASABLE
 
@@ -64,7 +65,7 @@ def sp_add(metadata_file, release, first_party, name, as_json) -> None:
         raise click.UsageError("the metadata file is not UTF-8") from None
     state = _state()
     try:
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             sp, created = providers.add_provider(
                 db,
                 state.clock,
@@ -93,7 +94,7 @@ def sp_list(as_json: bool) -> None:
     """The registered SPs."""
     state = _state()
     try:
-        with state.uow(readonly=True) as db:
+        with transaction(state.sessions, readonly=True) as db:
             found = [providers.describe(sp) for sp in providers.list_providers(db)]
     finally:
         state.engine.dispose()
@@ -110,7 +111,7 @@ def sp_remove(entity_id: str) -> None:
     """Forget an SP (its consents go with it)."""
     state = _state()
     try:
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             if not providers.remove_provider(db, entity_id):
                 raise click.UsageError(f"no SAML service provider {entity_id}")
             state.audit.record(db, "saml.sp_removed", detail={"sp": entity_id})
@@ -134,7 +135,8 @@ def keys_rotate(as_json: bool) -> None:
     state = _state()
     try:
         result = SamlKeys(state.settings, state.sessions, state.clock).rotate()
-        state.audit.record_now("saml.keys_rotated", detail=result)
+        with transaction(state.sessions) as db:
+            state.audit.record(db, "saml.keys_rotated", detail=result)
     finally:
         state.engine.dispose()
     _echo(result, as_json)

@@ -12,15 +12,19 @@ from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.metadata import entity_descriptor
 from saml2.saml import NAMEID_FORMAT_PERSISTENT
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from idp.deps import State
+from idp.db import transaction
+from idp.deps import ReadDb, State
+from idp.i18n import _
 from idp.oidc.interaction import Pending
 from idp.saml.attributes import OIDS, RELEASABLE, converter
 from idp.saml.metadata import idp_metadata
 from idp.saml.providers import add_provider
+from idp.saml.routes import SamlForm
 from idp.saml.server import LOGOUT, UNSOLICITED, entity_id
+from idp.saml.wiring import ensure_saml
 from idp.state import AppState
 
 router = APIRouter(prefix="/demo/saml", include_in_schema=False)
@@ -32,7 +36,7 @@ def demo_entity_id(state: AppState) -> str:
     return state.settings.issuer_url + "/demo/saml/metadata"
 
 
-def _config(state: AppState, with_idp: bool) -> SPConfig:
+def _config(state: AppState, db: Session | None) -> SPConfig:
     iss = state.settings.issuer_url
     config = SPConfig()
     config.load(
@@ -54,16 +58,17 @@ def _config(state: AppState, with_idp: bool) -> SPConfig:
             "allow_unknown_attributes": True,
         }
     )
-    if with_idp:
+    if db is not None:  # with the IdP's metadata, read in-process
         config.attribute_converters = [converter()]
-        config.metadata = config.load_metadata({"inline": [idp_metadata(state)]})
+        config.metadata = config.load_metadata({"inline": [idp_metadata(state, db)]})
     return config
 
 
 def ensure_demo_sp(state: AppState) -> None:
     """Register (or refresh) the demo SP: every attribute, consent asked like any SP."""
-    xml = str(entity_descriptor(_config(state, with_idp=False)))
-    with state.uow() as db:
+    ensure_saml(state)
+    xml = str(entity_descriptor(_config(state, None)))
+    with transaction(state.sessions) as db:
         add_provider(db, state.clock, xml, release=list(RELEASABLE), name=NAME)
 
 
@@ -82,8 +87,8 @@ def home(request: Request, state: State) -> Response:
 
 
 @router.get("/login")
-def login(request: Request, state: State) -> Response:
-    client = Saml2Client(config=_config(state, with_idp=True))
+def login(request: Request, state: State, db: ReadDb) -> Response:
+    client = Saml2Client(config=_config(state, db))
     request_id, info = client.prepare_for_authenticate(
         entityid=entity_id(state.settings), relay_state="demo", binding=BINDING_HTTP_REDIRECT
     )
@@ -94,18 +99,14 @@ def login(request: Request, state: State) -> Response:
 
 
 @router.post("/acs")
-async def acs(request: Request, state: State) -> Response:
-    form = await request.form()
-    raw = form.get("SAMLResponse")
+def acs(request: Request, state: State, db: ReadDb, form: SamlForm) -> Response:
     pending = state.interactions.open(request.cookies.get(COOKIE))
     outstanding = {pending.params["demo_saml"]: "/demo/saml"} if pending else {}
-    return await run_in_threadpool(
-        _acs, state, request, raw if isinstance(raw, str) else "", outstanding
-    )
+    return _acs(state, db, request, form.get("SAMLResponse", ""), outstanding)
 
 
-def _acs(state: AppState, request: Request, raw: str, outstanding: dict) -> Response:
-    client = Saml2Client(config=_config(state, with_idp=True))
+def _acs(state: AppState, db: Session, request: Request, raw: str, outstanding: dict) -> Response:
+    client = Saml2Client(config=_config(state, db))
     try:
         parsed = client.parse_authn_request_response(
             raw, BINDING_HTTP_POST, outstanding=outstanding
@@ -113,11 +114,15 @@ def _acs(state: AppState, request: Request, raw: str, outstanding: dict) -> Resp
     except Exception as exc:  # the demo shows why pysaml2 refused the response
         return _page(state, request, error=f"{type(exc).__name__}: {exc}")
     if parsed is None:
-        return _page(state, request, error="Réponse SAML vide.")
+        return _page(state, request, error=_("Réponse SAML vide."))
     status = parsed.response.status.status_code
     if status.value.endswith(":Success") is False:
         detail = status.status_code.value if status.status_code else status.value
-        return _page(state, request, error=f"Connexion refusée par ÉduConnect ({detail}).")
+        return _page(
+            state,
+            request,
+            error=_("Connexion refusée par ÉduConnect (%(status)s).") % {"status": detail},
+        )
     names = {v: k for k, v in OIDS.items()}
     rows = []
     for statement in parsed.assertion.attribute_statement:

@@ -23,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from idp.accounts.login.steps import required_step
 from idp.accounts.models import Account
 from idp.accounts.sessions import ACR_FRANCECONNECT
+from idp.i18n import _
 from idp.oidc.authorize import current_session, login_redirect
 from idp.oidc.interaction import Pending
 from idp.saml import attributes
@@ -61,7 +62,7 @@ def pending_for(
 
 
 def error_page(state: AppState, request: Request, message: str) -> Response:
-    return state.templates.error_page(request, "Connexion impossible", message, 400)
+    return state.templates.error_page(request, _("Connexion impossible"), message, 400)
 
 
 def post_page(
@@ -79,73 +80,74 @@ def _fresh(pending: Pending, session: SessionData) -> bool:
     return pending.login_at is not None and session.auth_time >= pending.login_at
 
 
-def resume(state: AppState, request: Request, pending: Pending, token: str | None = None):
-    """Run (or resume) a pending SAML login. Sync: call it from the thread pool."""
+def resume(
+    state: AppState, db: Session, request: Request, pending: Pending, token: str | None = None
+) -> Response:
+    """Run (or resume) a pending SAML login in the request's transaction."""
     p = pending.params
-    with state.uow() as db:
-        sp = db.get(ServiceProvider, p.get("sp", ""))
-        if sp is None:
-            return error_page(
-                state, request, "Le service qui vous a envoyé ici n'est plus reconnu."
-            )
-        found = current_session(state, db, request, token)
-        session, account = found if found else (None, None)
-        if session is None or (p.get("force") and not _fresh(pending, session)):
-            if p.get("passive"):
-                return _status(state, request, db, sp, p, STATUS_NO_PASSIVE)
-            return login_redirect(state, pending)
-        step = required_step(account, session)
-        if step:
-            if p.get("passive"):
-                return _status(state, request, db, sp, p, STATUS_NO_PASSIVE)
-            query = urlencode({"auth": state.interactions.seal(pending)})
-            return RedirectResponse(f"{step}?{query}", status_code=303)
-        values = attributes.attributes_for(
-            db,
-            account,
-            release=sp.release,
-            secret=state.settings.secrets["secret_key"],
-            sector=sp.sector,
-            auth_time=session.auth_time,
-            logout_url=state.settings.issuer_url + LOGOUT,
-        )
-        if not pending.consented and needs_consent(db, sp, account, values):
-            return consent_page(state, request, sp, values, pending)
-        idp = saml_of(state).idps.get(db)
-        name_id = _name_id(state, sp, account, p.get("nif", ""))
-        state.audit.record(
-            db,
-            "saml.assertion_issued",
-            actor_account_id=account.id,
-            detail={
-                "sp": sp.entity_id,
-                "attributes": sorted(values),
-                "nameid_format": name_id.format,
-                "in_response_to": p.get("rid") or None,
-            },
-        )
-        authn = {
-            "class_ref": EIDAS_LOW if session.acr == ACR_FRANCECONNECT else PASSWORD,
-            "authn_instant": session.auth_time,
-        }
-        encrypt = sp.encrypts
-        sp_id, sp_name = sp.entity_id, sp.name
-    # Signing runs xmlsec1: outside the transaction.
+    sp = db.get(ServiceProvider, p.get("sp", ""))
+    if sp is None:
+        return error_page(state, request, _("Le service qui vous a envoyé ici n'est plus reconnu."))
+    found = current_session(state, db, request, token)
+    session, account = found if found else (None, None)
+    if session is None or (p.get("force") and not _fresh(pending, session)):
+        if p.get("passive"):
+            return _status(state, db, request, sp, p, STATUS_NO_PASSIVE)
+        return login_redirect(state, pending)
+    step = required_step(account, session)
+    if step:
+        if p.get("passive"):
+            return _status(state, db, request, sp, p, STATUS_NO_PASSIVE)
+        query = urlencode({"auth": state.interactions.seal(pending)})
+        return RedirectResponse(f"{step}?{query}", status_code=303)
+    values = _values(state, db, sp, account, session)
+    if not pending.consented and needs_consent(db, sp, account, values):
+        return consent_page(state, request, sp, values, pending)
+    idp = saml_of(state).idps.get(db)
+    name_id = _name_id(state, sp, account, p.get("nif", ""))
+    state.audit.record(
+        db,
+        "saml.assertion_issued",
+        actor_account_id=account.id,
+        detail={
+            "sp": sp.entity_id,
+            "attributes": sorted(values),
+            "nameid_format": name_id.format,
+            "in_response_to": p.get("rid") or None,
+        },
+    )
+    authn = {
+        "class_ref": EIDAS_LOW if session.acr == ACR_FRANCECONNECT else PASSWORD,
+        "authn_instant": session.auth_time,
+    }
     xml = idp.create_authn_response(
         identity=values,
         in_response_to=p.get("rid") or None,
         destination=p["acs"],
-        sp_entity_id=sp_id,
+        sp_entity_id=sp.entity_id,
         name_id=name_id,
         authn=authn,
         sign_response=True,
         sign_assertion=True,
-        encrypt_assertion=encrypt,
+        encrypt_assertion=sp.encrypts,
+        # Made self-contained by idp.saml.server.IdP, with the same prefixes as outside.
         encrypt_assertion_self_contained=False,
         sign_alg=SIG_RSA_SHA256,
         digest_alg=DIGEST_SHA256,
     )
-    return _post_response(state, request, p, str(xml), sp_name)
+    return _post_response(state, request, p, str(xml), sp.name)
+
+
+def _values(state: AppState, db: Session, sp: ServiceProvider, account: Account, session) -> dict:
+    return attributes.attributes_for(
+        db,
+        account,
+        release=sp.release,
+        secret=state.settings.secrets["secret_key"],
+        sector=sp.sector,
+        auth_time=session.auth_time,
+        logout_url=state.settings.issuer_url + LOGOUT,
+    )
 
 
 def _post_response(state: AppState, request: Request, p: dict, xml: str, name: str) -> Response:
@@ -156,7 +158,7 @@ def _post_response(state: AppState, request: Request, p: dict, xml: str, name: s
 
 
 def _status(
-    state: AppState, request: Request, db: Session, sp: ServiceProvider, p: dict, code: str
+    state: AppState, db: Session, request: Request, sp: ServiceProvider, p: dict, code: str
 ) -> Response:
     """A signed Response without assertion (IsPassive could not be met, consent refused)."""
     idp = saml_of(state).idps.get(db)
@@ -172,14 +174,11 @@ def _status(
     return _post_response(state, request, p, str(xml), sp.name)
 
 
-def deny(state: AppState, request: Request, pending: Pending) -> Response:
-    with state.uow() as db:
-        sp = db.get(ServiceProvider, pending.params.get("sp", ""))
-        if sp is None:
-            return error_page(
-                state, request, "Le service qui vous a envoyé ici n'est plus reconnu."
-            )
-        return _status(state, request, db, sp, pending.params, STATUS_REQUEST_DENIED)
+def deny(state: AppState, db: Session, request: Request, pending: Pending) -> Response:
+    sp = db.get(ServiceProvider, pending.params.get("sp", ""))
+    if sp is None:
+        return error_page(state, request, _("Le service qui vous a envoyé ici n'est plus reconnu."))
+    return _status(state, db, request, sp, pending.params, STATUS_REQUEST_DENIED)
 
 
 def _name_id(state: AppState, sp: ServiceProvider, account: Account, wanted: str) -> NameID:
@@ -249,24 +248,16 @@ def consent_page(
     )
 
 
-def consent(state: AppState, request: Request, pending: Pending, decision: str | None) -> Response:
+def consent(
+    state: AppState, db: Session, request: Request, pending: Pending, decision: str | None
+) -> Response:
     if decision != "allow":
-        return deny(state, request, pending)
-    with state.uow() as db:
-        found = current_session(state, db, request)
-        sp = db.get(ServiceProvider, pending.params.get("sp", ""))
-        if found is None or sp is None:
-            return login_redirect(state, pending)
-        session, account = found
-        names = attributes.attributes_for(
-            db,
-            account,
-            release=sp.release,
-            secret=state.settings.secrets["secret_key"],
-            sector=sp.sector,
-            auth_time=session.auth_time,
-            logout_url=state.settings.issuer_url + LOGOUT,
-        )
-        record_consent(state, db, account.id, sp, list(names))
+        return deny(state, db, request, pending)
+    found = current_session(state, db, request)
+    sp = db.get(ServiceProvider, pending.params.get("sp", ""))
+    if found is None or sp is None:
+        return login_redirect(state, pending)
+    session, account = found
+    record_consent(state, db, account.id, sp, list(_values(state, db, sp, account, session)))
     pending.consented = True
-    return resume(state, request, pending)
+    return resume(state, db, request, pending)

@@ -29,9 +29,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp.clock import Clock
-from idp.db import unit_of_work
-from idp.oidc.keys import KeyEncryption
+from idp.db import transaction
 from idp.saml.models import SamlKey
+from idp.security.sealing import AtRest
 from idp.settings import Settings
 
 _KEY_BITS = 2048
@@ -87,7 +87,7 @@ class SamlKeys:
         self._settings = settings
         self._sessions = sessions
         self._clock = clock
-        self._crypto = KeyEncryption(settings.secrets["key_encryption_key"])
+        self._at_rest = AtRest(settings.secrets["key_encryption_key"], "saml-key-at-rest")
         self._lock = threading.Lock()
         self._files: KeyFiles | None = None
         self._dir: Path | None = None
@@ -104,14 +104,14 @@ class SamlKeys:
             kid=kid,
             state=state,
             certificate_pem=cert,
-            private_key_encrypted=self._crypto.encrypt(private, kid),
+            private_key_encrypted=self._at_rest.seal(private.encode(), kid),
             created_at=now,
             activated_at=now if state == "active" else None,
         )
 
     def ensure(self) -> None:
-        """First start: an active pair and the next one."""
-        with unit_of_work(self._sessions) as db:
+        """First start (the app's lifespan, the CLI): an active pair and the next one."""
+        with transaction(self._sessions) as db:
             states = set(db.scalars(select(SamlKey.state)))
             for wanted in ("active", "next"):
                 if wanted not in states:
@@ -122,7 +122,7 @@ class SamlKeys:
         """Promote ``next`` to ``active`` (the old one stays published a while); make a new next."""
         self.ensure()
         now = self._clock.now()
-        with unit_of_work(self._sessions) as db:
+        with transaction(self._sessions) as db:
             rows = {
                 k.state: k for k in db.scalars(select(SamlKey).where(SamlKey.state != "retired"))
             }
@@ -149,7 +149,7 @@ class SamlKeys:
 
     def _load(self) -> KeyFiles:
         now = self._clock.now()
-        with unit_of_work(self._sessions, readonly=True) as db:
+        with transaction(self._sessions, readonly=True) as db:
             rows = list(db.scalars(select(SamlKey).order_by(SamlKey.created_at)))
         active = next((r for r in reversed(rows) if r.state == "active"), None)
         if active is None:
@@ -187,7 +187,7 @@ class SamlKeys:
         if not key_path.exists():
             fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as out:
-                out.write(self._crypto.decrypt(active.private_key_encrypted, active.kid))
+                out.write(self._at_rest.open(active.private_key_encrypted, active.kid).decode())
         cert_path.write_text(active.certificate_pem)
         return KeyFiles(
             str(key_path), str(cert_path), published, tuple(others), version, time.monotonic()

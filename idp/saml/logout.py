@@ -12,22 +12,25 @@ is checked, sealed and finished on a same-site GET that carries the session cook
 
 from __future__ import annotations
 
+import base64
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2.samlp import LogoutResponse
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from idp.deps import State
+from idp.deps import Db, State
+from idp.i18n import _
 from idp.oidc import backchannel
 from idp.oidc.authorize import current_session
 from idp.oidc.interaction import Pending, clear_session_cookie
 from idp.oidc.logout import end_session
 from idp.saml import flow, inbound
 from idp.saml.models import ServiceProvider
-from idp.saml.routes import MAX_RELAY_STATE, refused
+from idp.saml.routes import MAX_RELAY_STATE, SamlForm, refused
 from idp.saml.server import LOGOUT, SLO_POST, SLO_REDIRECT
 from idp.saml.wiring import saml_of
 from idp.state import AppState
@@ -36,58 +39,57 @@ router = APIRouter(include_in_schema=False)
 FINISH = "/idp/profile/SAML2/SLO/finish"
 
 
-def _read(state: AppState, request: Request, raw, relay: str, binding: str) -> Response:
+def _read(
+    state: AppState, db: Session, request: Request, raw: str | None, relay: str, binding: str
+) -> Response:
+    now = state.clock.now()
     try:
         if len(relay) > MAX_RELAY_STATE:
             raise inbound.Refused("relay_state_too_long")
-        with state.uow() as db:
-            idp = saml_of(state).idps.get(db)
-            got = inbound.read_request(
-                db,
-                idp,
-                raw=raw,
-                binding=binding,
-                query=request.url.query,
-                relay_state=relay,
-                now=state.clock.now(),
-                tag="LogoutRequest",
-            )
-            inbound.remember(db, got.sp, got.request_id, state.clock.now())
-            if not got.sp.slo:
-                raise inbound.Refused("no_slo_endpoint", got.sp.entity_id)
+        idp = saml_of(state).idps.get(db)
+        got = inbound.read_request(
+            db,
+            idp,
+            raw=raw,
+            binding=binding,
+            query=request.url.query,
+            relay_state=relay,
+            now=now,
+            tag="LogoutRequest",
+        )
+        if not got.sp.slo:
+            raise inbound.Refused("no_slo_endpoint", got.sp.entity_id)
+        inbound.remember(db, got.sp, got.request_id, now)
     except inbound.Refused as exc:
-        return refused(state, request, exc, "LogoutRequest")
-    pending = Pending(
-        params={"slo": "1", "sp": got.sp.entity_id, "rid": got.request_id, "relay": relay}
-    )
+        return refused(state, db, request, exc, "LogoutRequest")
+    params = {"slo": "1", "sp": got.sp.entity_id, "rid": got.request_id, "relay": relay}
+    pending = Pending(params=params)
     if binding == BINDING_HTTP_POST:
         query = urlencode({"auth": state.interactions.seal(pending)})
         return RedirectResponse(f"{FINISH}?{query}", status_code=303)
-    return _finish(state, request, pending)
+    return _finish(state, db, request, pending)
 
 
-def _finish(state: AppState, request: Request, pending: Pending) -> Response:
+def _finish(state: AppState, db: Session, request: Request, pending: Pending) -> Response:
     p = pending.params
-    with state.uow() as db:
-        sp = db.get(ServiceProvider, p["sp"])
-        if sp is None:
-            return flow.error_page(
-                state, request, "Le service qui vous a envoyé ici n'est plus reconnu."
-            )
-        found = current_session(state, db, request)
-        if found is not None:
-            end_session(state, db, found[0])
-        state.audit.record(
-            db, "saml.logout", detail={"sp": sp.entity_id, "ended": found is not None}
+    sp = db.get(ServiceProvider, p["sp"])
+    if sp is None or not sp.slo:
+        return flow.error_page(
+            state, request, _("Le service qui vous a envoyé ici n'est plus reconnu.")
         )
-        idp = saml_of(state).idps.get(db)
-        redirect = next((s for s in sp.slo if s["binding"] == inbound.REDIRECT_BINDING), None)
-        endpoint = redirect or next(s for s in sp.slo if s["binding"] == inbound.POST)
-        name = sp.name
+    found = current_session(state, db, request)
+    if found is not None:
+        end_session(state, db, found[0])
+    state.audit.record(db, "saml.logout", detail={"sp": sp.entity_id, "ended": found is not None})
+    idp = saml_of(state).idps.get(db)
+    redirect = next((e for e in sp.slo if e["binding"] == inbound.REDIRECT_BINDING), None)
+    endpoint = redirect or sp.slo[0]
     destination = endpoint.get("response_location") or endpoint["location"]
-    if endpoint is redirect:
+    relay = p.get("relay", "")
+    if redirect is not None:
+        # HTTP-Redirect: the signature goes in the query (SAML bindings §3.4.4.1).
         unsigned = idp._status_response(  # pysaml2's LogoutResponse builder
-            _logout_response_class(),
+            LogoutResponse,
             idp._issuer(),
             None,
             sign=False,
@@ -98,16 +100,15 @@ def _finish(state: AppState, request: Request, pending: Pending) -> Response:
             BINDING_HTTP_REDIRECT,
             str(unsigned),
             destination,
-            p.get("relay", ""),
+            relay,
             response=True,
             sign=True,
             sigalg=SIG_RSA_SHA256,
         )
-        location = dict(args["headers"])["Location"]
-        response: Response = RedirectResponse(location, status_code=303)
+        response: Response = RedirectResponse(dict(args["headers"])["Location"], status_code=303)
     else:
         signed = idp._status_response(
-            _logout_response_class(),
+            LogoutResponse,
             idp._issuer(),
             None,
             sign=True,
@@ -116,65 +117,47 @@ def _finish(state: AppState, request: Request, pending: Pending) -> Response:
             in_response_to=p["rid"],
             destination=destination,
         )
-        import base64
-
         fields = {"SAMLResponse": base64.b64encode(str(signed).encode()).decode()}
-        if p.get("relay"):
-            fields["RelayState"] = p["relay"]
-        response = flow.post_page(state, request, destination, fields, name)
+        if relay:
+            fields["RelayState"] = relay
+        response = flow.post_page(state, request, destination, fields, sp.name)
     clear_session_cookie(response, state.settings)
     return response
 
 
-def _logout_response_class():
-    from saml2.samlp import LogoutResponse
-
-    return LogoutResponse
-
-
 @router.get(SLO_REDIRECT)
-def slo_redirect(request: Request, state: State, background: BackgroundTasks) -> Response:
+def slo_redirect(request: Request, state: State, db: Db, background: BackgroundTasks) -> Response:
     q = request.query_params
     background.add_task(backchannel.deliver_due, state)
-    return _read(
-        state, request, q.get("SAMLRequest"), q.get("RelayState", ""), BINDING_HTTP_REDIRECT
-    )
+    relay = q.get("RelayState", "")
+    return _read(state, db, request, q.get("SAMLRequest"), relay, BINDING_HTTP_REDIRECT)
 
 
 @router.post(SLO_POST)
-async def slo_post(request: Request, state: State) -> Response:
-    form = await request.form()
-    raw, relay = form.get("SAMLRequest"), form.get("RelayState", "")
-    return await run_in_threadpool(
-        _read,
-        state,
-        request,
-        raw if isinstance(raw, str) else None,
-        relay if isinstance(relay, str) else "",
-        BINDING_HTTP_POST,
-    )
+def slo_post(request: Request, state: State, db: Db, form: SamlForm) -> Response:
+    relay = form.get("RelayState", "")
+    return _read(state, db, request, form.get("SAMLRequest"), relay, BINDING_HTTP_POST)
 
 
 @router.get(FINISH)
 def slo_finish(
-    request: Request, state: State, background: BackgroundTasks, auth: str | None = None
-):
+    request: Request, state: State, db: Db, background: BackgroundTasks, auth: str | None = None
+) -> Response:
     pending = state.interactions.open(auth)
     if pending is None or pending.params.get("slo") != "1":
         return state.templates.error_page(
-            request, "Déconnexion impossible", "La demande de déconnexion a expiré.", 400
+            request, _("Déconnexion impossible"), _("La demande de déconnexion a expiré."), 400
         )
     background.add_task(backchannel.deliver_due, state)
-    return _finish(state, request, pending)
+    return _finish(state, db, request, pending)
 
 
 @router.get(LOGOUT)
-def logout(request: Request, state: State, background: BackgroundTasks) -> Response:
+def logout(request: Request, state: State, db: Db, background: BackgroundTasks) -> Response:
     """End the SSO session (both protocols), then the OpenID back-channel logouts run."""
-    with state.uow() as db:
-        found = current_session(state, db, request)
-        if found is not None:
-            end_session(state, db, found[0])
+    found = current_session(state, db, request)
+    if found is not None:
+        end_session(state, db, found[0])
     background.add_task(backchannel.deliver_due, state)
     response = RedirectResponse("/deconnexion", status_code=303)
     clear_session_cookie(response, state.settings)

@@ -7,6 +7,7 @@ import threading
 
 from saml2.metadata import entity_descriptor, sign_entity_descriptor
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
+from sqlalchemy.orm import Session
 
 from idp.saml.wiring import saml_of
 from idp.state import AppState
@@ -15,15 +16,14 @@ _lock = threading.Lock()
 _cache: dict[tuple[str, str], str] = {}
 
 
-def idp_metadata(state: AppState) -> str:
+def idp_metadata(state: AppState, db: Session) -> str:
     saml = saml_of(state)
     version = saml.keys.files().version
     key = (state.settings.issuer_url, version)
     found = _cache.get(key)
     if found is not None:
         return found
-    with _lock, state.uow(readonly=True) as db:
-        idp = saml.idps.get(db)
+    idp = saml.idps.get(db)
     descriptor = entity_descriptor(idp.config)
     _, signed = sign_entity_descriptor(
         descriptor, None, idp.sec, sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256

@@ -1,4 +1,5 @@
-"""The SAML services of an app state, built on first use (which creates the keys if missing)."""
+"""The SAML services of an app state, built on first use; ``ensure_saml`` creates the keys at
+start (a request must not open a second, writing transaction)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ def saml_of(state: AppState) -> Saml:
             found = state.extras.get("saml")
             if found is None:
                 keys = SamlKeys(state.settings, state.sessions, state.clock)
-                keys.ensure()
                 found = Saml(keys, IdPs(state.settings, keys))
                 state.extras["saml"] = found
     return found
+
+
+def ensure_saml(state: AppState) -> None:
+    saml_of(state).keys.ensure()

@@ -7,6 +7,7 @@ from starlette.testclient import TestClient
 
 from idp.app import create_app
 from idp.clock import FrozenClock
+from idp.db import transaction
 from idp.saml.providers import add_provider
 from tests.support.oidc import Browser, make_account
 from tests.support.saml import SP, make_sp
@@ -51,7 +52,7 @@ def idp_metadata(client) -> str:
 
 
 def register(state, metadata: str, **options):
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         sp, _ = add_provider(db, state.clock, metadata, **options)
     return sp
 
