@@ -1,6 +1,6 @@
 """SAML identity provider: service providers, keys, consents, replay cache
 
-Revision ID: 0002
+Revision ID: 0002_saml
 Revises: 0001
 Create Date: 2026-12-04 18:40:33.309589
 """
@@ -13,7 +13,7 @@ from alembic import op
 import idp.db
 
 
-revision: str = '0002'
+revision: str = '0002_saml'
 down_revision: str | None = '0001'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
