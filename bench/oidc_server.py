@@ -23,15 +23,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from idp.accounts.models import Account, AccountKind, AccountState  # noqa: E402
-from idp.app import build_state  # noqa: E402
 from idp.migrate import upgrade  # noqa: E402
 from idp.oidc.clients import ClientSpec, create_client  # noqa: E402
+from idp.services import build_state  # noqa: E402
 from idp.settings import Settings  # noqa: E402
 from idp.state import AppState  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 SECRET_KEY = "bench-secret-key-" + "s" * 32
 KEY_ENCRYPTION_KEY = "bench-kek-" + "k" * 32
+PAIRWISE_KEY = "bench-pairwise-" + "p" * 32
 RP_ID = "bench-rp"
 SERVICE_ID = "bench-service"
 USER_SCOPE = "openid profile email"
@@ -60,6 +61,7 @@ def environment(database_url: str, issuer: str) -> dict[str, str]:
         "EDUCONNECT_ISSUER": issuer,
         "EDUCONNECT_SECRET_KEY": SECRET_KEY,
         "EDUCONNECT_KEY_ENCRYPTION_KEY": KEY_ENCRYPTION_KEY,
+        "EDUCONNECT_PAIRWISE_KEY": PAIRWISE_KEY,
         "EDUCONNECT_DEMO_ENABLED": "false",
         "EDUCONNECT_LOG_LEVEL": "WARNING",
     }

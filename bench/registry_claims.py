@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import make_url
 
+from idp.accounts.family import registry_claims
 from idp.accounts.models import Account, AccountGuardian, AccountKind, AccountState
 from idp.clock import Clock
 from idp.db import make_engine, make_session_factory, unit_of_work
-from idp.registry.claims import registry_claims
 from idp.registry.models import Guardian, Guardianship, Pupil, School, Source
 
 SCOPES = {"openid", "profile", "children", "fredu"}

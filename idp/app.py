@@ -13,21 +13,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from idp.accounts.passwords import Passwords
 from idp.clock import Clock
-from idp.db import make_engine, make_session_factory
-from idp.oidc.interaction import Interactions
-from idp.oidc.keys import KeyManager
-from idp.oidc.server import Server
-from idp.oidc.tokens import TokenService
-from idp.security.audit import Audit
 from idp.security.csrf import CsrfCookieMiddleware, CsrfError, csrf_error_handler
 from idp.security.headers import SecurityHeadersMiddleware
-from idp.security.sealing import Seals
-from idp.security.stores import make_stores
+from idp.services import build_state
 from idp.settings import Settings
 from idp.state import AppState
-from idp.web.templating import Templates, mount_static
+from idp.web.templating import mount_static
 
 log = logging.getLogger("educonnect")
 
@@ -48,34 +40,6 @@ _PAGE_ERRORS = {
     404: ("Page introuvable", "La page que vous cherchez n'existe pas ou a été déplacée."),
     405: ("Action impossible", "Cette page ne peut pas être utilisée de cette façon."),
 }
-
-
-def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
-    clock = clock or Clock()
-    engine = make_engine(settings.database_url)
-    sessions = make_session_factory(engine)
-    keys = KeyManager(settings, sessions, clock)
-    stores = make_stores(settings, clock)
-    audit = Audit(clock)
-    tokens = TokenService(settings, keys, clock)
-    seals = Seals(
-        settings.secrets["secret_key"], settings.secrets["key_encryption_key"], clock.timestamp
-    )
-    return AppState(
-        settings=settings,
-        engine=engine,
-        sessions=sessions,
-        clock=clock,
-        passwords=Passwords(settings),
-        keys=keys,
-        stores=stores,
-        templates=Templates(settings),
-        server=Server(settings, keys, tokens, clock, stores, audit),
-        tokens=tokens,
-        audit=audit,
-        interactions=Interactions(seals.browser("interaction")),
-        seals=seals,
-    )
 
 
 def create_app(

@@ -70,7 +70,7 @@ def keys() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def keys_rotate(as_json: bool) -> None:
     """Add a new signing key per algorithm; old public keys stay published until they expire."""
-    from idp.app import build_state
+    from idp.services import build_state
 
     state = build_state(_settings())
     state.keys.ensure_keys()
@@ -119,8 +119,8 @@ def clients() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def clients_create(**options) -> None:
     """Register a relying party; prints client_id and (confidential clients) client_secret."""
-    from idp.app import build_state
     from idp.oidc.clients import ClientError, ClientSpec, create_client
+    from idp.services import build_state
 
     as_json = options.pop("as_json")
     jwks_file = options.pop("jwks_file")

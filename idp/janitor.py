@@ -181,7 +181,7 @@ def run_janitor(state: AppState) -> dict[str, int]:
 @click.option("--json", "as_json", is_flag=True)
 def janitor_command(as_json: bool) -> None:
     """Purge expired codes, tokens, sessions, counters, messages and tickets; expire letters."""
-    from idp.app import build_state
+    from idp.services import build_state
     from idp.settings import Settings
 
     state = build_state(Settings())

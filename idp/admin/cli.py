@@ -20,7 +20,7 @@ from idp.admin.staff.service import StaffError, StaffSpec, create_staff, reset_s
 
 
 def _state():
-    from idp.app import build_state
+    from idp.services import build_state
     from idp.settings import Settings
 
     obj = click.get_current_context().obj

@@ -13,7 +13,7 @@ from idp.accounts.models import Account
 from idp.admin.models import StaffTotp
 from idp.admin.roles import Role
 from idp.admin.staff.service import StaffSpec, create_staff
-from idp.registry.demo import COLLEGE_UAI, ECOLE_UAI
+from idp.demo.registry import COLLEGE_UAI, ECOLE_UAI
 from idp.registry.models import School
 from idp.security.sealing import derive_key
 from idp.state import AppState

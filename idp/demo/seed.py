@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from idp.app import build_state
 from idp.oidc.clients import ClientSpec, create_client, secret_hash
 from idp.oidc.models import Client
 from idp.security.sealing import derive_key
+from idp.services import build_state
 from idp.settings import Settings
 
 DEMO_CLIENT_ID = "lsun-demo"
@@ -56,7 +56,7 @@ def seed(settings: Settings) -> list[dict]:
 
     ensure_demo_sp(state)
     from idp.admin.demo import seed_demo_staff
-    from idp.registry.demo import seed_demo_registry
+    from idp.demo.registry import seed_demo_registry
 
     logins = seed_demo_registry(state.sessions, settings)
     logins += seed_demo_staff(state)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from idp.accounts.family import registry_claims
 from idp.accounts.models import Account
 from idp.oidc.models import Client
 from idp.oidc.tokens import TokenService
@@ -66,8 +67,6 @@ def userinfo_claims(
         claims["phone_number"] = account.phone_number
         claims["phone_number_verified"] = account.phone_number_verified
     if scopes & {"children", "school", "fredu"}:
-        from idp.registry.claims import registry_claims
-
         claims.update(
             registry_claims(
                 db,

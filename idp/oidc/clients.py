@@ -30,6 +30,8 @@ SCOPES = (
 )
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+#: Client authentication methods of confidential clients at the token and introspection endpoints.
+CONFIDENTIAL_AUTH = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 
 
 class ClientError(ValueError):

@@ -1,4 +1,4 @@
-"""The enabled flows, read in one place (``register_all``).
+"""The grants and the client authentication they accept (registered by ``idp.oidc.endpoints``).
 
 - Authorization code (RFC 6749 §4.1) with PKCE (RFC 7636, S256 only, required for public
   clients) and OpenID Connect (Core §3.1): codes single-use, replay revokes the family.
@@ -30,6 +30,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import update
 
 from idp.accounts.models import Account
+from idp.oidc.clients import CONFIDENTIAL_AUTH
 from idp.oidc.models import AuthorizationCode, Grant, RefreshToken
 from idp.oidc.tokens import token_hash
 
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     from idp.oidc.server import Server
 
 ALL_AUTH = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
-CONFIDENTIAL_AUTH = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 
 
 def _usable_account(server: Server, account_id: str | None) -> Account | None:
@@ -294,16 +294,3 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
             ) from exc
         self._jwks_cache[client.jwks_uri] = (time.monotonic(), jwks)
         return KeySet.import_key_set(jwks)
-
-
-def register_all(server: Server) -> None:
-    server.register_grant(
-        AuthorizationCodeGrant, [S256CodeChallenge(required=True), IdToken(server)]
-    )
-    server.register_grant(RefreshTokenGrant)
-    server.register_grant(ClientCredentialsGrant)
-    server.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD, PrivateKeyJwt(server))
-    from idp.oidc.introspection import Introspection, Revocation
-
-    server.register_endpoint(Introspection(server))
-    server.register_endpoint(Revocation(server))

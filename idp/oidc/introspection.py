@@ -15,7 +15,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
 from idp.accounts.models import Account
-from idp.oidc.grants import CONFIDENTIAL_AUTH
+from idp.oidc.clients import CONFIDENTIAL_AUTH
 from idp.oidc.tokens import TokenRef
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from idp.deps import Db, State
 from idp.oidc import backchannel
-from idp.oidc.authorize import current_session
+from idp.oidc.authorize import current_session, decode_own_id_token
 from idp.oidc.interaction import clear_session_cookie
 from idp.oidc.models import Client
 from idp.security.csrf import verify_csrf
@@ -48,8 +48,6 @@ class LogoutError(Exception):
 
 
 def _resolve(state: AppState, db: Session, params: dict) -> tuple[Client | None, dict | None]:
-    from idp.oidc.authorize import decode_own_id_token
-
     hint = params.get("id_token_hint")
     claims = decode_own_id_token(state, hint) if hint else None
     if hint and claims is None:

@@ -101,9 +101,6 @@ class Server(AuthorizationServer):
         self.stores = stores
         self.audit = audit
         self._check_secret = secret_checker(settings.secrets["secret_key"])
-        from idp.oidc.grants import register_all
-
-        register_all(self)
 
     @property
     def db(self) -> Session:

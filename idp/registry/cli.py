@@ -17,10 +17,10 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
+from idp.accounts.notify import UnknownSchool, notify_school
 from idp.accounts.passwords import Passwords
 from idp.clock import Clock
 from idp.db import make_engine, make_session_factory, unit_of_work
-from idp.registry.notify import UnknownSchool, notify_school
 from idp.registry.records import COUNTS, KINDS, Progress
 from idp.registry.runs import ImportResult, import_onde, import_siecle
 from idp.settings import Settings

@@ -19,8 +19,8 @@ from saml2.saml import NAME_FORMAT_URI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idp.accounts.family import registry_claims
 from idp.accounts.models import Account, AccountGuardian, AccountKind
-from idp.registry.claims import registry_claims
 from idp.registry.models import Guardian, Pupil, PupilStatus
 
 BASE = "urn:oid:1.3.6.1.4.1.20326.10.999.1."

@@ -18,7 +18,7 @@ from idp.saml.attributes import RELEASABLE
 
 
 def _state():
-    from idp.app import build_state
+    from idp.services import build_state
     from idp.settings import Settings
 
     obj = click.get_current_context().obj
@@ -130,11 +130,11 @@ def keys_group() -> None:
 def keys_rotate(as_json: bool) -> None:
     """Sign with the certificate published as next; publish a new next one. The old certificate
     stays in the metadata for the key retention period."""
-    from idp.saml.keys import SamlKeys
+    from idp.saml.wiring import saml_of
 
     state = _state()
     try:
-        result = SamlKeys(state.settings, state.sessions, state.clock).rotate()
+        result = saml_of(state).keys.rotate()
         with transaction(state.sessions) as db:
             state.audit.record(db, "saml.keys_rotated", detail=result)
     finally:

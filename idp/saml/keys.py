@@ -83,11 +83,13 @@ def _private_dir() -> Path:
 
 
 class SamlKeys:
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, sessions: sessionmaker[Session], clock: Clock, at_rest: AtRest
+    ) -> None:
         self._settings = settings
         self._sessions = sessions
         self._clock = clock
-        self._at_rest = AtRest(settings.secrets["key_encryption_key"], "saml-key-at-rest")
+        self._at_rest = at_rest
         self._lock = threading.Lock()
         self._files: KeyFiles | None = None
         self._dir: Path | None = None

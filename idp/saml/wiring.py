@@ -25,7 +25,8 @@ def saml_of(state: AppState) -> Saml:
         with _lock:
             found = state.extras.get("saml")
             if found is None:
-                keys = SamlKeys(state.settings, state.sessions, state.clock)
+                at_rest = state.seals.at_rest("saml-key")
+                keys = SamlKeys(state.settings, state.sessions, state.clock, at_rest)
                 found = Saml(keys, IdPs(state.settings, keys))
                 state.extras["saml"] = found
     return found

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Request
 from sqlalchemy import text
 from starlette.responses import JSONResponse, Response
 
-from idp.deps import State
+from idp.deps import ReadDb, State
+from idp.oidc.authorize import current_session
 
 router = APIRouter()
 
@@ -40,11 +41,8 @@ def ready(state: State) -> Response:
 
 
 @router.get("/", include_in_schema=False)
-def home(request: Request, state: State) -> Response:
-    from idp.oidc.authorize import current_session
-
-    with state.uow(readonly=True) as db:
-        found = current_session(state, db, request)
+def home(request: Request, state: State, db: ReadDb) -> Response:
+    found = current_session(state, db, request)
     return state.templates.render(
         request,
         "home.html",

@@ -220,7 +220,7 @@ class TestManual:
         assert response.status_code == 403
 
     def test_children_claim_lists_every_child(self, state, client, browser, rp, mine, other):
-        pytest.importorskip("idp.registry.claims")
+        pytest.importorskip("idp.accounts.family")
         browser.login("j.martin12", PASSWORD)
         assert submit(client, "j.martin77", h.TEMPORARY).status_code == 303
         verifier, challenge = pkce()

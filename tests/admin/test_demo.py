@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyotp
 
 from idp.admin.demo import ASSISTANCE, DIRECTOR, PASSWORD, seed_demo_staff
-from idp.registry.demo import COLLEGE_UAI, ECOLE_UAI, seed_demo_registry
+from idp.demo.registry import COLLEGE_UAI, ECOLE_UAI, seed_demo_registry
 from tests.support.oidc import csrf_of, form_fields
 
 

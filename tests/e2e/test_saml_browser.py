@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from idp.registry.demo import COLLEGE_UAI, LUCAS_PASSWORD, seed_demo_registry
+from idp.demo.registry import COLLEGE_UAI, LUCAS_PASSWORD, seed_demo_registry
 from idp.saml.demo_sp import ensure_demo_sp
 from tests.e2e.live import LiveIdP, node_modules_ready, run_node, serve
 from tests.e2e.test_browser import _chromium

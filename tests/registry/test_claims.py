@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, select
 
+from idp.accounts.family import registry_claims
 from idp.accounts.models import Account, AccountGuardian, AccountKind, AccountState
 from idp.clock import Clock
-from idp.registry.claims import registry_claims
 from idp.registry.models import Guardian, Pupil
 from tests.registry.conftest import COLLEGE, rewrite, siecle_args
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from idp.accounts.family import registry_claims
 from idp.accounts.models import Account, AccountGuardian, AccountState
 from idp.accounts.passwords import Passwords
-from idp.registry.claims import registry_claims
-from idp.registry.demo import COLLEGE_UAI, ECOLE_UAI, seed_demo_registry
+from idp.demo.registry import COLLEGE_UAI, ECOLE_UAI, seed_demo_registry
 from idp.registry.identifiers import validate_uai
 from idp.registry.models import Guardian, Guardianship, ImportRun, Pupil
 

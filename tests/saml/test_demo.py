@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from idp.demo.registry import COLLEGE_UAI, LUCAS_PASSWORD
 from idp.demo.seed import seed
-from idp.registry.demo import COLLEGE_UAI, LUCAS_PASSWORD
 from tests.support.oidc import csrf_of, form_fields
 from tests.support.saml import posted_form
 

@@ -1,7 +1,7 @@
 """Issuing credentials to a school's people: accounts in state ``notified`` with a temporary
 password and a letter valid three months (DESIGN.md §2, "Account states").
 
-``idp.registry.notify`` does the same for a whole school from the command line; the director's
+``idp.accounts.notify`` does the same for a whole school from the command line; the director's
 tool needs more (one person, one class, a new letter, a password reset, pupils only for
 delegates), so it issues here, with the same selection rules and the same validity
 (``NOTIFICATION_VALIDITY``), identifiers from ``idp.accounts.identifiers`` (race-safe).

@@ -1,0 +1,49 @@
+"""The application's services, built once from the settings: the composition root shared by
+the server (``idp.app.create_app``), the worker and the command line."""
+
+from __future__ import annotations
+
+from idp.accounts.passwords import Passwords
+from idp.clock import Clock
+from idp.db import make_engine, make_session_factory
+from idp.oidc.endpoints import register_all
+from idp.oidc.interaction import Interactions
+from idp.oidc.keys import KeyManager
+from idp.oidc.server import Server
+from idp.oidc.tokens import TokenService
+from idp.security.audit import Audit
+from idp.security.sealing import Seals
+from idp.security.stores import make_stores
+from idp.settings import Settings
+from idp.state import AppState
+from idp.web.templating import Templates
+
+
+def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
+    clock = clock or Clock()
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    keys = KeyManager(settings, sessions, clock)
+    stores = make_stores(settings, clock)
+    audit = Audit(clock)
+    tokens = TokenService(settings, keys, clock)
+    seals = Seals(
+        settings.secrets["secret_key"], settings.secrets["key_encryption_key"], clock.timestamp
+    )
+    server = Server(settings, keys, tokens, clock, stores, audit)
+    register_all(server)
+    return AppState(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        clock=clock,
+        passwords=Passwords(settings),
+        keys=keys,
+        stores=stores,
+        templates=Templates(settings),
+        server=server,
+        tokens=tokens,
+        audit=audit,
+        interactions=Interactions(seals.browser("interaction")),
+        seals=seals,
+    )
