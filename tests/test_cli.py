@@ -13,7 +13,7 @@ from idp.settings import REPO_ROOT
 
 
 @pytest.fixture
-def run(database_url, tmp_path):
+def run(database_url, tmp_path, engine):  # engine: the tables are emptied after
     env = {
         **os.environ,
         "EDUCONNECT_DATABASE_URL": database_url,

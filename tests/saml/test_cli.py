@@ -9,7 +9,7 @@ from tests.support.saml import SP_ENTITY, make_sp
 from tests.test_cli import run  # noqa: F401 (the fixture)
 
 
-def test_sp_add_list_remove(run, engine, tmp_path):  # noqa: F811 (engine: tables emptied after)
+def test_sp_add_list_remove(run, tmp_path):  # noqa: F811
     metadata = tmp_path / "sp.xml"
     metadata.write_text(make_sp(tmp_path, None).metadata)
     added = json.loads(
@@ -25,7 +25,7 @@ def test_sp_add_list_remove(run, engine, tmp_path):  # noqa: F811 (engine: table
     assert again.returncode != 0 and "no SAML service provider" in again.stderr
 
 
-def test_sp_add_refuses_expired_metadata(run, engine, tmp_path):  # noqa: F811
+def test_sp_add_refuses_expired_metadata(run, tmp_path):  # noqa: F811
     xml = make_sp(tmp_path, None).metadata
     stale = re.sub(
         r"(<\w+:EntityDescriptor )", r'\1validUntil="2020-01-01T00:00:00Z" ', xml, count=1
@@ -37,7 +37,7 @@ def test_sp_add_refuses_expired_metadata(run, engine, tmp_path):  # noqa: F811
     assert result.returncode != 0 and "expired" in result.stderr
 
 
-def test_keys_rotate_promotes_the_published_next_key(run, engine):  # noqa: F811
+def test_keys_rotate_promotes_the_published_next_key(run):  # noqa: F811
     first = json.loads(run("saml", "keys", "rotate", "--json").stdout)
     second = json.loads(run("saml", "keys", "rotate", "--json").stdout)
     assert second["active"] == first["next"]
