@@ -21,7 +21,9 @@ COPY federation federation
 COPY migrations migrations
 COPY --from=assets /src/idp/web/static/dsfr idp/web/static/dsfr
 # Editable: code, templates, assets and migrations stay together under /app.
-RUN pip install --no-cache-dir -e . && chown -R root:root /app
+RUN pip install --no-cache-dir -e . \
+    && pybabel compile --domain messages --directory idp/locale --locale fr \
+    && chown -R root:root /app
 USER educonnect
 EXPOSE 8000
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')"

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test setup assets browser saml lint format openapi bench clean
+.PHONY: run test setup assets messages browser saml lint format openapi bench bench-node clean
 
 $(BIN)/educonnect $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,16 @@ node_modules/.package-lock.json: package.json package-lock.json
 assets: node_modules/.package-lock.json
 	$(PYTHON) scripts/install_assets.py
 
-setup: $(VENV)/.installed assets saml
+# French message catalogue: `make messages` after adding or changing a _() sentence (then
+# edit wording in the .po); set-up compiles it (the .mo is a build product).
+CATALOGUE := idp/locale/fr/LC_MESSAGES/messages
+$(CATALOGUE).mo: $(CATALOGUE).po $(VENV)/.installed
+	$(BIN)/pybabel compile --domain messages --directory idp/locale --locale fr
+
+messages: $(VENV)/.installed
+	$(BIN)/python scripts/messages.py
+
+setup: $(VENV)/.installed assets $(CATALOGUE).mo saml
 
 run: setup
 	EDUCONNECT_ISSUER=http://localhost:$(PORT) $(BIN)/educonnect db upgrade
@@ -44,6 +53,11 @@ saml:
 bench: setup
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null)
 	$(BIN)/python bench/oidc_run.py
+
+# Our token and introspection endpoints against npm oidc-provider, alternated in one run.
+bench-node: setup
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null)
+	$(BIN)/python bench/vs_node.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

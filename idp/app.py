@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from idp.clock import Clock
+from idp.i18n import _
 from idp.security.csrf import CsrfCookieMiddleware, CsrfError, csrf_error_handler
 from idp.security.headers import SecurityHeadersMiddleware
 from idp.services import build_state
@@ -37,8 +38,8 @@ _JSON_PREFIXES = (
 )
 
 _PAGE_ERRORS = {
-    404: ("Page introuvable", "La page que vous cherchez n'existe pas ou a été déplacée."),
-    405: ("Action impossible", "Cette page ne peut pas être utilisée de cette façon."),
+    404: (_("Page introuvable"), _("La page que vous cherchez n'existe pas ou a été déplacée.")),
+    405: (_("Action impossible"), _("Cette page ne peut pas être utilisée de cette façon.")),
 }
 
 
@@ -147,7 +148,7 @@ def _add_error_handlers(app: FastAPI, state: AppState) -> None:
                 {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
             )
         title, message = _PAGE_ERRORS.get(
-            exc.status_code, ("Erreur", "La demande n'a pas pu aboutir.")
+            exc.status_code, (_("Erreur"), _("La demande n'a pas pu aboutir."))
         )
         return state.templates.error_page(request, title, message, exc.status_code, back_url="/")
 
@@ -157,8 +158,8 @@ def _add_error_handlers(app: FastAPI, state: AppState) -> None:
             return JSONResponse({"detail": exc.errors()}, status_code=422)
         return state.templates.error_page(
             request,
-            "Demande incorrecte",
-            "Les informations envoyées sont incomplètes ou incorrectes.",
+            _("Demande incorrecte"),
+            _("Les informations envoyées sont incomplètes ou incorrectes."),
             400,
         )
 
@@ -169,8 +170,8 @@ def _add_error_handlers(app: FastAPI, state: AppState) -> None:
             return JSONResponse({"error": "server_error"}, status_code=500)
         return state.templates.error_page(
             request,
-            "Service momentanément indisponible",
-            "Une erreur inattendue s'est produite. Réessayez dans quelques minutes.",
+            _("Service momentanément indisponible"),
+            _("Une erreur inattendue s'est produite. Réessayez dans quelques minutes."),
             500,
         )
 

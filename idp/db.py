@@ -121,8 +121,11 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     return engine
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, *, readonly: bool = False) -> sessionmaker[Session]:
+    """Sessions of ``engine``; ``readonly`` ones promise not to write, so on SQLite they begin
+    with a plain BEGIN and run beside the single writer."""
+    bind = engine.execution_options(idp_readonly=True) if readonly else engine
+    return sessionmaker(bind, expire_on_commit=False)
 
 
 @contextmanager
@@ -139,14 +142,23 @@ def transaction(factory: sessionmaker[Session], *, readonly: bool = False) -> It
         session.connection(execution_options={"idp_readonly": True})
     try:
         yield session
-        session.commit()
     except BaseException:
-        session.rollback()
+        finish(session, commit=False)
         raise
+    finish(session, commit=True)
+
+
+def finish(session: Session, commit: bool) -> None:
+    """Commit (or roll back) and close. A session used after its transaction ended would
+    silently begin another one that nobody commits (holding SQLite's write lock): unbinding it
+    makes that an immediate error instead."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
     finally:
         session.close()
-        # Used after its transaction ended, a session would silently begin another one that
-        # nobody commits (holding SQLite's write lock): make that an immediate error instead.
         session.bind = None
 
 

@@ -9,13 +9,14 @@ pool); what must be awaited (the form) is read by an ``async`` dependency before
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
-from idp.db import transaction
+from idp.db import finish
 from idp.security.csrf import checked_form
 from idp.state import AppState
 
@@ -25,15 +26,36 @@ async def get_state(request: Request) -> AppState:
     return request.app.state.idp
 
 
-def get_db(request: Request) -> Iterator[Session]:
+async def request_transaction(factory: sessionmaker[Session]) -> AsyncIterator[Session]:
+    """The session is made here, on the event loop: it touches the database only when the
+    endpoint first uses it (in the thread pool). Ending it is I/O, so it goes to the thread pool
+    too, unless the endpoint never used the session, and then it costs nothing at all."""
+    session = factory()
+    try:
+        yield session
+    except BaseException:
+        await _end(session, commit=False)
+        raise
+    else:
+        await _end(session, commit=True)
+
+
+async def _end(session: Session, *, commit: bool) -> None:
+    if session.in_transaction():
+        await run_in_threadpool(finish, session, commit)
+    else:
+        finish(session, commit)
+
+
+async def get_db(request: Request) -> AsyncIterator[Session]:
     """One read-write transaction per request: committed when the endpoint returns."""
-    with transaction(request.app.state.idp.sessions) as session:
+    async for session in request_transaction(request.app.state.idp.sessions):
         yield session
 
 
-def get_read_db(request: Request) -> Iterator[Session]:
+async def get_read_db(request: Request) -> AsyncIterator[Session]:
     """One read-only transaction per request (a promise not to write)."""
-    with transaction(request.app.state.idp.sessions, readonly=True) as session:
+    async for session in request_transaction(request.app.state.idp.read_sessions):
         yield session
 
 

@@ -36,6 +36,7 @@ def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
         settings=settings,
         engine=engine,
         sessions=sessions,
+        read_sessions=make_session_factory(engine, readonly=True),
         clock=clock,
         passwords=Passwords(settings),
         keys=keys,

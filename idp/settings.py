@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from idp.i18n import _
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VAR_DIR = REPO_ROOT / "var"
 
@@ -90,14 +92,14 @@ class Settings(BaseSettings):
 
     #: Académie-specific contact details shown on help pages.
     assistance_phone: str = "03 80 44 84 20"
-    assistance_hours: str = "du lundi au vendredi, de 8h00 à 12h30 et de 13h30 à 17h30"
-    academy_name: str = "Académie de démonstration"
+    assistance_hours: str = _("du lundi au vendredi, de 8h00 à 12h30 et de 13h30 à 17h30")
+    academy_name: str = _("Académie de démonstration")
     #: Personal-data notice: who decides the processing (RGPD art. 4(7)) and how to reach the
     #: data protection officer (art. 37-39); how long support tickets are kept.
-    data_controller: str = (
+    data_controller: str = _(
         "le recteur de l'académie, pour le ministère chargé de l'éducation nationale"
     )
-    dpo_contact: str = (
+    dpo_contact: str = _(
         "le délégué à la protection des données de l'académie, par le formulaire de contact "
         "ou par courrier au rectorat"
     )

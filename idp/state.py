@@ -28,6 +28,8 @@ class AppState:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    #: Sessions that promise not to write (``ReadDb``): on SQLite, they run beside the writer.
+    read_sessions: sessionmaker[Session]
     clock: Clock
     passwords: Passwords
     keys: KeyManager

@@ -32,21 +32,31 @@ BOXES = (
 )
 #: The small core everything points to, drawn as one box.
 CORE = ("idp.db", "idp.settings", "idp.clock", "idp.i18n", "idp.state", "idp.deps")
-ENTRY = ("idp.app", "idp.services", "idp.cli", "idp.main", "idp.janitor", "idp.migrate")
+ENTRY = (
+    "idp.app",
+    "idp.services",
+    "idp.cli",
+    "idp.main",
+    "idp.janitor",
+    "idp.migrate",
+    "idp.demo.seed",
+    "idp.openapi_doc",
+)
 
 
 def box(module: str) -> str | None:
     if any(module == c or module.startswith(c + ".") for c in CORE):
         return "core"
-    if any(module == e for e in ENTRY):
+    if module in ENTRY or module.endswith(".cli"):
         return "wiring"
     found = [b for b in BOXES if module == b or module.startswith(b + ".")]
     return max(found, key=len) if found else None
 
 
 def top(name: str) -> str:
-    """The capability a box belongs to (the account journeys are one capability outside)."""
-    return "idp.accounts" if name.startswith("idp.accounts") else name
+    """The box between capabilities: the account model and service (``idp.accounts``) are
+    below the protocol, the hosted journeys (``idp.accounts.*``) above it."""
+    return "idp.accounts.*" if name.startswith("idp.accounts.") else name
 
 
 def edges(graph: grimp.ImportGraph, inside_accounts: bool) -> set[tuple[str, str]]:
@@ -65,10 +75,14 @@ def edges(graph: grimp.ImportGraph, inside_accounts: bool) -> set[tuple[str, str
     return {(a, b) for a, b in out if a != b}
 
 
+def _node(name: str) -> str:
+    return name.replace(".", "_").replace("*", "journeys")
+
+
 def mermaid(pairs: set[tuple[str, str]]) -> str:
     lines = ["```mermaid", "flowchart LR"]
     for src, dst in sorted(pairs):
-        lines.append(f"  {src.replace('.', '_')}[{src}] --> {dst.replace('.', '_')}[{dst}]")
+        lines.append(f"  {_node(src)}[{src}] --> {_node(dst)}[{dst}]")
     return "\n".join([*lines, "```"])
 
 

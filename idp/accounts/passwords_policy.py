@@ -17,6 +17,7 @@ import math
 import re
 from collections.abc import Iterable
 
+from idp.i18n import _
 from idp.registry.identifiers import normalize_name
 
 MIN_LENGTH = 12
@@ -107,21 +108,21 @@ _YEAR = re.compile(r"(19|20)\d\d")
 _DATE = re.compile(r"\d{1,2}[/.-]?\d{1,2}[/.-]?(19|20)?\d\d")
 _WORD = re.compile(r"[^\W\d_]{3,}")
 
-TOO_SHORT = (
-    f"Choisissez un mot de passe d'au moins {MIN_LENGTH} caractères, "
-    f"ou une phrase de passe d'au moins {MIN_WORDS} mots."
-)
-TOO_LONG = f"Le mot de passe ne peut pas dépasser {MAX_LENGTH} caractères."
-TOO_WEAK = (
+TOO_SHORT = _(
+    "Choisissez un mot de passe d'au moins %(length)s caractères, "
+    "ou une phrase de passe d'au moins %(words)s mots."
+) % {"length": MIN_LENGTH, "words": MIN_WORDS}
+TOO_LONG = _("Le mot de passe ne peut pas dépasser %(length)s caractères.") % {"length": MAX_LENGTH}
+TOO_WEAK = _(
     "Ce mot de passe est trop facile à deviner : évitez les mots courants, les suites "
     "(1234, azerty), les répétitions et les dates. Une phrase de plusieurs mots est plus sûre."
 )
-PERSONAL = (
+PERSONAL = _(
     "Le mot de passe ne doit contenir ni votre identifiant, ni votre nom, ni celui de vos enfants."
 )
-SAME = "Choisissez un mot de passe différent de votre mot de passe actuel."
-MISMATCH = "Les deux mots de passe saisis ne sont pas identiques."
-EMPTY = "Saisissez un mot de passe."
+SAME = _("Choisissez un mot de passe différent de votre mot de passe actuel.")
+MISMATCH = _("Les deux mots de passe saisis ne sont pas identiques.")
+EMPTY = _("Saisissez un mot de passe.")
 
 
 def _fold(value: str) -> str:

@@ -27,6 +27,7 @@ from idp.accounts.models import Account, AccountGuardian, AccountKind, AccountSt
 from idp.accounts.passwords import Passwords
 from idp.accounts.service import NewAccount, create_account
 from idp.db import unit_of_work
+from idp.i18n import _
 from idp.registry.identifiers import uai_check_letter
 from idp.registry.models import Guardian, Pupil, Source
 from idp.registry.runs import import_onde, import_siecle
@@ -140,11 +141,11 @@ def seed_demo_registry(
             sophie.activated_at = sophie.password_changed_at = now
             sophie.notified_at = sophie.notification_expires_at = None
         _link(db, sophie, [(Source.siecle, "30001"), (Source.onde, "R1001")], now)
-        luc, _ = _ensure(
+        luc, _created = _ensure(
             db, passwords, now, AccountKind.guardian, "l.moreau", "Luc", "MOREAU", LUC_PASSWORD
         )
         _link(db, luc, [(Source.siecle, "30005")], now)
-        emma, _ = _ensure(
+        emma, _created = _ensure(
             db, passwords, now, AccountKind.pupil, "e.moreau", "Emma", "MOREAU", EMMA_PASSWORD
         )
         if emma.pupil_id is None:
@@ -172,17 +173,17 @@ def seed_demo_registry(
             "s.durand",
             SOPHIE_PASSWORD,
             states,
-            "Sophie DURAND : un enfant au collège, un à l'école",
+            _("Sophie DURAND : un enfant au collège, un à l'école"),
         ),
         _login(
             "guardian",
             "l.moreau",
             LUC_PASSWORD,
             states,
-            "Luc MOREAU : compte notifié, mot de passe provisoire",
+            _("Luc MOREAU : compte notifié, mot de passe provisoire"),
         ),
         _login(
-            "pupil", "e.moreau", EMMA_PASSWORD, states, "Emma MOREAU (4A) : compte élève notifié"
+            "pupil", "e.moreau", EMMA_PASSWORD, states, _("Emma MOREAU (4A) : compte élève notifié")
         ),
         _login(
             "pupil", "l.durand", LUCAS_PASSWORD, states, "Lucas DURAND (5A) : compte élève activé"

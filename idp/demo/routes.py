@@ -21,6 +21,7 @@ from starlette.responses import RedirectResponse, Response
 
 from idp.demo.seed import DEMO_CLIENT_ID, DEMO_SCOPES, demo_client_secret
 from idp.deps import State
+from idp.i18n import _
 from idp.state import AppState
 
 router = APIRouter(prefix="/demo", include_in_schema=False)
@@ -107,9 +108,11 @@ def _callback(state: AppState, request: Request) -> Response:
             state, request, error=f"{params['error']} : {params.get('error_description', '')}"
         )
     if not pending.get("state") or params.get("state") != pending["state"]:
-        return _page(state, request, error="Paramètre state inattendu : la connexion est refusée.")
+        return _page(
+            state, request, error=_("Paramètre state inattendu : la connexion est refusée.")
+        )
     if params.get("iss") != state.settings.issuer_url:
-        return _page(state, request, error="Paramètre iss inattendu (RFC 9207).")
+        return _page(state, request, error=_("Paramètre iss inattendu (RFC 9207)."))
     iss = state.settings.issuer_url
     try:
         with _client(state) as client:
@@ -130,7 +133,9 @@ def _callback(state: AppState, request: Request) -> Response:
             exp={"essential": True},
         ).validate(decoded.claims)
     except (httpx.HTTPError, JoseError, KeyError, ValueError) as exc:
-        return _page(state, request, error=f"Échec de la connexion : {exc}")
+        return _page(
+            state, request, error=_("Échec de la connexion : %(reason)s") % {"reason": exc}
+        )
     response = _page(
         state, request, id_token=token["id_token"], id_claims=decoded.claims, userinfo=userinfo
     )

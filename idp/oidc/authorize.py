@@ -30,6 +30,7 @@ from starlette.responses import RedirectResponse, Response
 from idp.accounts.login.steps import required_step
 from idp.accounts.models import Account
 from idp.db import bound
+from idp.i18n import _
 from idp.oidc.claims import SCOPE_DESCRIPTIONS
 from idp.oidc.interaction import Pending, session_token
 from idp.oidc.models import Client, Consent
@@ -39,8 +40,8 @@ from idp.state import AppState
 
 #: French explanations for errors shown on our own page (never redirected).
 PAGE_MESSAGES = {
-    "invalid_client": "Le service qui vous a envoyé ici n'est pas reconnu.",
-    "invalid_request": "La demande de connexion envoyée par le service est incorrecte.",
+    "invalid_client": _("Le service qui vous a envoyé ici n'est pas reconnu."),
+    "invalid_request": _("La demande de connexion envoyée par le service est incorrecte."),
 }
 
 
@@ -296,7 +297,7 @@ def error_response(state: AppState, request: Request, error: OAuth2Error) -> Res
     message = PAGE_MESSAGES.get(error.error, PAGE_MESSAGES["invalid_request"])
     if error.description:
         message = f"{message} ({error.description})"
-    return state.templates.error_page(request, "Connexion impossible", message, status_code=400)
+    return state.templates.error_page(request, _("Connexion impossible"), message, status_code=400)
 
 
 def deny(state: AppState, db: Session, request: Request, pending: Pending) -> Response:

@@ -10,20 +10,21 @@ from sqlalchemy.orm import Session
 
 from idp.accounts.family import registry_claims
 from idp.accounts.models import Account
+from idp.i18n import _
 from idp.oidc.models import Client
 from idp.oidc.tokens import TokenService
 
 #: What the consent page says each scope shares.
 SCOPE_DESCRIPTIONS = {
-    "openid": "Votre identifiant de connexion à ce service",
-    "profile": "Vos nom et prénom",
-    "email": "Votre adresse électronique",
-    "phone": "Votre numéro de téléphone mobile",
-    "children": "La liste de vos enfants : noms, prénoms, dates de naissance, écoles et classes",
-    "school": "Votre établissement, votre niveau et votre classe",
-    "fredu": "Vos informations de scolarité au format ÉduConnect",
-    "admin": "Administrer les comptes de vos écoles et établissements (personnels habilités)",
-    "introspection": "Vérifier la validité des jetons d'accès présentés au service",
+    "openid": _("Votre identifiant de connexion à ce service"),
+    "profile": _("Vos nom et prénom"),
+    "email": _("Votre adresse électronique"),
+    "phone": _("Votre numéro de téléphone mobile"),
+    "children": _("La liste de vos enfants : noms, prénoms, dates de naissance, écoles et classes"),
+    "school": _("Votre établissement, votre niveau et votre classe"),
+    "fredu": _("Vos informations de scolarité au format ÉduConnect"),
+    "admin": _("Administrer les comptes de vos écoles et établissements (personnels habilités)"),
+    "introspection": _("Vérifier la validité des jetons d'accès présentés au service"),
 }
 
 CLAIMS_SUPPORTED = [

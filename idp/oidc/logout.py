@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from idp.deps import Db, State
+from idp.i18n import _
 from idp.oidc import backchannel
 from idp.oidc.authorize import current_session, decode_own_id_token
 from idp.oidc.interaction import clear_session_cookie
@@ -51,20 +52,20 @@ def _resolve(state: AppState, db: Session, params: dict) -> tuple[Client | None,
     hint = params.get("id_token_hint")
     claims = decode_own_id_token(state, hint) if hint else None
     if hint and claims is None:
-        raise LogoutError("Le jeton fourni par le service n'est pas valide.")
+        raise LogoutError(_("Le jeton fourni par le service n'est pas valide."))
     client_id = params.get("client_id")
     if claims is not None:
         aud = claims.get("aud")
         hinted = aud if isinstance(aud, str) else (aud[0] if aud else None)
         if client_id and client_id != hinted:
-            raise LogoutError("La demande de déconnexion est incohérente.")
+            raise LogoutError(_("La demande de déconnexion est incohérente."))
         client_id = hinted
     client = db.get(Client, client_id) if client_id else None
     if client_id and client is None:
-        raise LogoutError("Le service qui vous a envoyé ici n'est pas reconnu.")
+        raise LogoutError(_("Le service qui vous a envoyé ici n'est pas reconnu."))
     target = params.get("post_logout_redirect_uri")
     if target and (client is None or target not in client.post_logout_redirect_uris):
-        raise LogoutError("L'adresse de retour demandée par le service n'est pas autorisée.")
+        raise LogoutError(_("L'adresse de retour demandée par le service n'est pas autorisée."))
     return client, claims
 
 
@@ -97,7 +98,7 @@ def _logout(state: AppState, db: Session, request: Request, params: dict) -> Res
     try:
         client, claims = _resolve(state, db, params)
     except LogoutError as exc:
-        return state.templates.error_page(request, "Déconnexion impossible", str(exc), 400)
+        return state.templates.error_page(request, _("Déconnexion impossible"), str(exc), 400)
     found = current_session(state, db, request)
     session = found[0] if found else None
     if session is not None and params.get("decision") == "cancel":
@@ -105,8 +106,8 @@ def _logout(state: AppState, db: Session, request: Request, params: dict) -> Res
             request,
             "message.html",
             {
-                "title": "Vous êtes toujours connecté",
-                "message": "Vous n'avez pas été déconnecté.",
+                "title": _("Vous êtes toujours connecté"),
+                "message": _("Vous n'avez pas été déconnecté."),
                 "links": [],
             },
         )
@@ -163,9 +164,10 @@ def logged_out(request: Request, state: State) -> Response:
         request,
         "message.html",
         {
-            "title": "Vous êtes déconnecté",
-            "message": "Vous êtes déconnecté d'ÉduConnect et des services auxquels vous "
-            "aviez accédé.",
-            "links": [("Se connecter à nouveau", "/login")],
+            "title": _("Vous êtes déconnecté"),
+            "message": _(
+                "Vous êtes déconnecté d'ÉduConnect et des services auxquels vous aviez accédé."
+            ),
+            "links": [(_("Se connecter à nouveau"), "/login")],
         },
     )

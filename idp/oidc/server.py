@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 
 from idp.clock import Clock
 from idp.db import current_session
+from idp.oidc.client_cache import ClientCache
 from idp.oidc.clients import secret_checker
 from idp.oidc.keys import KeyManager
 from idp.oidc.models import Client
@@ -101,6 +102,7 @@ class Server(AuthorizationServer):
         self.stores = stores
         self.audit = audit
         self._check_secret = secret_checker(settings.secrets["secret_key"])
+        self.clients = ClientCache()
 
     @property
     def db(self) -> Session:
@@ -111,10 +113,10 @@ class Server(AuthorizationServer):
     def query_client(self, client_id: str) -> Client | None:
         if not isinstance(client_id, str) or len(client_id) > 64:
             return None
-        client = self.db.get(Client, client_id)
-        if client is not None:
-            client.secret_checker = self._check_secret
-        return client
+        return self.clients.get(self.db, client_id, self._prepare)
+
+    def _prepare(self, client: Client) -> None:
+        client.secret_checker = self._check_secret
 
     def save_token(self, token: dict, request: OAuth2Request) -> None:
         """Nothing to do: refresh tokens are stored when issued, access tokens never are."""

@@ -21,6 +21,7 @@ from idp.accounts.notify import UnknownSchool, notify_school
 from idp.accounts.passwords import Passwords
 from idp.clock import Clock
 from idp.db import make_engine, make_session_factory, unit_of_work
+from idp.i18n import _, ngettext
 from idp.registry.records import COUNTS, KINDS, Progress
 from idp.registry.runs import ImportResult, import_onde, import_siecle
 from idp.settings import Settings
@@ -30,9 +31,11 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 _LENIENT = click.option(
     "--lenient-uai",
     is_flag=True,
-    help="Accepter une lettre de contrôle d'UAI fausse (données de test).",
+    help=_("Accepter une lettre de contrôle d'UAI fausse (données de test)."),
 )
-_JSON = click.option("--json", "as_json", is_flag=True, help="Résumé JSON sur la sortie standard.")
+_JSON = click.option(
+    "--json", "as_json", is_flag=True, help=_("Résumé JSON sur la sortie standard.")
+)
 
 
 def _settings() -> Settings:
@@ -66,13 +69,16 @@ def _report(result: ImportResult, as_json: bool) -> None:
         click.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
     else:
         if result.ok:
-            click.echo(f"Import {result.source.value} terminé ({', '.join(result.school_uais)}) :")
+            title = _("Import %(source)s terminé (%(schools)s) :")
+            click.echo(
+                title % {"source": result.source.value, "schools": ", ".join(result.school_uais)}
+            )
             click.echo(f"  {'':10}" + "".join(f"{name:>10}" for name in COUNTS))
             for kind in KINDS:
                 counts = result.counts[kind]
                 click.echo(f"  {kind:10}" + "".join(f"{counts[name]:>10}" for name in COUNTS))
         else:
-            click.echo("Fichier refusé : rien n'a été importé.", err=True)
+            click.echo(_("Fichier refusé : rien n'a été importé."), err=True)
         for issue in result.issues:
             click.echo(f"  {issue}", err=True)
     if not result.ok:
@@ -80,7 +86,7 @@ def _report(result: ImportResult, as_json: bool) -> None:
 
 
 def _run(label: str, paths: list[Path], run: Callable[..., ImportResult], as_json: bool) -> None:
-    with _sessions() as (_, sessions), _progress(paths, label) as progress:
+    with _sessions() as (_unused, sessions), _progress(paths, label) as progress:
         result = run(sessions, progress)
     _report(result, as_json)
 
@@ -91,11 +97,11 @@ def import_group() -> None:
 
 
 @import_group.command("siecle")
-@click.option("--eleves", required=True, type=_FILE, help="ElevesSansAdresses.xml (ou Avec).")
+@click.option("--eleves", required=True, type=_FILE, help=_("ElevesSansAdresses.xml (ou Avec)."))
 @click.option(
-    "--responsables", required=True, type=_FILE, help="ResponsablesAvecAdresses.xml (ou Sans)."
+    "--responsables", required=True, type=_FILE, help=_("ResponsablesAvecAdresses.xml (ou Sans).")
 )
-@click.option("--school-name", help="Nom de l'établissement, si l'export ne le donne pas.")
+@click.option("--school-name", help=_("Nom de l'établissement, si l'export ne le donne pas."))
 @_LENIENT
 @_JSON
 def import_siecle_command(
@@ -113,7 +119,7 @@ def import_siecle_command(
             progress=progress,
         )
 
-    _run("Lecture SIECLE", [eleves, responsables], run, as_json)
+    _run(_("Lecture SIECLE"), [eleves, responsables], run, as_json)
 
 
 @import_group.command("onde")
@@ -126,7 +132,7 @@ def import_onde_command(file: Path, lenient_uai: bool, as_json: bool) -> None:
     def run(sessions, progress):
         return import_onde(sessions, file, lenient_uai=lenient_uai, progress=progress)
 
-    _run("Lecture ONDE", [file], run, as_json)
+    _run(_("Lecture ONDE"), [file], run, as_json)
 
 
 @click.group("accounts")
@@ -135,7 +141,7 @@ def accounts_group() -> None:
 
 
 @accounts_group.command("notify")
-@click.option("--school", "uai", required=True, help="UAI de l'établissement.")
+@click.option("--school", "uai", required=True, help=_("UAI de l'établissement."))
 @_JSON
 def notify_command(uai: str, as_json: bool) -> None:
     """Créer les comptes manquants (élèves, responsables légaux) et afficher leurs accès."""
@@ -146,15 +152,21 @@ def notify_command(uai: str, as_json: bool) -> None:
                     db, uai.strip().upper(), passwords=Passwords(settings), now=Clock().now()
                 )
         except UnknownSchool:
-            click.echo(f"Établissement {uai} inconnu : importez d'abord son export.", err=True)
+            message = _("Établissement %(uai)s inconnu : importez d'abord son export.")
+            click.echo(message % {"uai": uai}, err=True)
             raise click.exceptions.Exit(REJECTED) from None
     if as_json:
         click.echo(json.dumps([c.as_json() for c in issued], ensure_ascii=False, indent=2))
         return
     if not issued:
-        click.echo("Aucun compte à créer : chacun a déjà le sien.")
+        click.echo(_("Aucun compte à créer : chacun a déjà le sien."))
         return
-    click.echo(f"{len(issued)} compte(s) créé(s) — mots de passe provisoires valables 3 mois :")
+    message = ngettext(
+        "%(count)s compte créé — mot de passe provisoire valable 3 mois :",
+        "%(count)s comptes créés — mots de passe provisoires valables 3 mois :",
+        len(issued),
+    )
+    click.echo(message % {"count": len(issued)})
     for c in issued:
         name = f"{c.family_name} {c.given_name}"
         click.echo(f"  {c.kind:<9} {c.username:<20} {c.password:<16} {name:<30} {c.class_ or ''}")

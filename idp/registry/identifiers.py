@@ -23,6 +23,8 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import PhoneNumberType
 
+from idp.i18n import _
+
 UAI_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 _UAI = re.compile(r"^(\d{7})([A-Z])$")
 _INE_FORMATS = (
@@ -44,7 +46,7 @@ def parse_date(value: str) -> date:
     elif match := _ISO_DATE.match(text):
         year, month, day = match.groups()
     else:
-        raise ValueError(f"date « {text} » illisible (JJ/MM/AAAA attendu)")
+        raise ValueError(_("date « %(value)s » illisible (JJ/MM/AAAA attendu)") % {"value": text})
     return date(int(year), int(month), int(day))
 
 
@@ -57,24 +59,27 @@ def validate_uai(value: str, *, lenient: bool = False) -> str:
     uai = value.strip().upper()
     match = _UAI.match(uai)
     if not match:
-        raise ValueError(f"UAI « {value.strip()} » invalide : 7 chiffres et une lettre attendus")
+        message = _("UAI « %(value)s » invalide : 7 chiffres et une lettre attendus")
+        raise ValueError(message % {"value": value.strip()})
     digits, letter = match.groups()
     expected = uai_check_letter(digits)
     if letter != expected and not lenient:
-        raise ValueError(
-            f"UAI « {uai} » invalide : la lettre de contrôle devrait être {expected} "
+        message = _(
+            "UAI « %(value)s » invalide : la lettre de contrôle devrait être %(letter)s "
             "(option --lenient-uai pour des données de test)"
         )
+        raise ValueError(message % {"value": uai, "letter": expected})
     return uai
 
 
 def validate_ine(value: str) -> str:
     ine = value.strip().upper().replace(" ", "")
     if not any(fmt.match(ine) for fmt in _INE_FORMATS):
-        raise ValueError(
-            f"INE « {value.strip()} » invalide : 9 chiffres + 2 lettres, 10 chiffres + 1 lettre "
+        message = _(
+            "INE « %(value)s » invalide : 9 chiffres + 2 lettres, 10 chiffres + 1 lettre "
             "ou 4 chiffres + A + 5 chiffres + 1 lettre attendus"
         )
+        raise ValueError(message % {"value": value.strip()})
     return ine
 
 
@@ -102,16 +107,21 @@ def normalize_mobile(value: str, region: str = "FR") -> str:
     if national is not None and national.isdigit():
         if _FR_MOBILE.fullmatch(national):
             return "+33" + national
-        raise ValueError(f"le numéro « {raw} » n'est pas un numéro de mobile")
+        raise ValueError(_not_mobile(raw))
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
-        raise ValueError(f"numéro de téléphone « {raw} » illisible") from None
+        message = _("numéro de téléphone « %(value)s » illisible")
+        raise ValueError(message % {"value": raw}) from None
     if not phonenumbers.is_valid_number(number):
-        raise ValueError(f"numéro de téléphone « {raw} » invalide")
+        raise ValueError(_("numéro de téléphone « %(value)s » invalide") % {"value": raw})
     if phonenumbers.number_type(number) not in _MOBILE_TYPES:
-        raise ValueError(f"le numéro « {raw} » n'est pas un numéro de mobile")
+        raise ValueError(_not_mobile(raw))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _not_mobile(raw: str) -> str:
+    return _("le numéro « %(value)s » n'est pas un numéro de mobile") % {"value": raw}
 
 
 # A plain ASCII address is checked with a strict subset of the RFC 5322 syntax; anything
@@ -136,7 +146,8 @@ def normalize_email(value: str) -> str:
     try:
         return validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise ValueError(f"adresse électronique « {raw} » invalide ({exc})") from None
+        message = _("adresse électronique « %(value)s » invalide (%(reason)s)")
+        raise ValueError(message % {"value": raw, "reason": exc}) from None
 
 
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—_]+")

@@ -23,6 +23,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from idp.db import new_id
+from idp.i18n import _
 from idp.registry.models import Guardian, Guardianship, Pupil, PupilStatus, School
 from idp.registry.records import Batch, empty_counts
 
@@ -96,7 +97,7 @@ def _apply_schools(db: Session, batch: Batch, now: datetime, counts: dict[str, i
     for uai, school in batch.schools.items():
         row = existing.get(uai)
         if row is None:
-            name = school.name or f"Établissement {uai}"
+            name = school.name or _("Établissement %(uai)s") % {"uai": uai}
             inserts.append(
                 dict(
                     uai=uai,

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+from idp.i18n import _, ngettext
 from idp.registry.codes import onde_relationship_code, sex_from_onde
 from idp.registry.identifiers import (
     normalize_email,
@@ -109,12 +110,17 @@ class OndeReader:
         try:
             header = next(rows)
         except StopIteration:
-            raise self._rejected(1, None, "fichier vide") from None
+            raise self._rejected(1, None, _("fichier vide")) from None
         columns = [column_name(h) for h in header]
         missing = [c for c in REQUIRED if c not in columns]
         if missing:
-            hint = " (le séparateur attendu est « ; »)" if len(header) == 1 else ""
-            message = f"colonne(s) obligatoire(s) absente(s) : {', '.join(missing)}{hint}"
+            message = ngettext(
+                "colonne obligatoire absente : %(columns)s",
+                "colonnes obligatoires absentes : %(columns)s",
+                len(missing),
+            ) % {"columns": ", ".join(missing)}
+            if len(header) == 1:
+                message = _("%(message)s (le séparateur attendu est « ; »)") % {"message": message}
             raise self._rejected(1, None, message)
         index = {name: i for i, name in reversed(list(enumerate(columns)))}
         width = len(columns)
@@ -127,13 +133,17 @@ class OndeReader:
                 sid_at = index["identifiant_eleve"]
                 if sid_at < len(row) and row[sid_at].strip():
                     self.batch.rejected_pupils.add(row[sid_at].strip())
-                message = f"{len(row)} colonnes au lieu de {width} : ligne ignorée"
+                message = ngettext(
+                    "%(count)s colonne au lieu de %(width)s : ligne ignorée",
+                    "%(count)s colonnes au lieu de %(width)s : ligne ignorée",
+                    len(row),
+                ) % {"count": len(row), "width": width}
                 self.batch.reject("links", Issue(Level.row, self.file, line, None, message))
                 continue
             count += 1
             self._row({name: row[i].strip() for name, i in index.items()}, line)
         if not count:
-            raise self._rejected(None, None, "aucun élève dans le fichier : fichier refusé")
+            raise self._rejected(None, None, _("aucun élève dans le fichier : fichier refusé"))
         return self.batch
 
     def _lines(self) -> Iterator[str]:
@@ -148,7 +158,7 @@ class OndeReader:
                 try:
                     yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
                 except UnicodeDecodeError:
-                    message = "texte non UTF-8 (réenregistrer le fichier en UTF-8)"
+                    message = _("texte non UTF-8 (réenregistrer le fichier en UTF-8)")
                     raise self._rejected(number, None, message) from None
         if self.progress:
             self.progress(unreported)
@@ -177,14 +187,17 @@ class OndeReader:
             school.name = r["nom_ecole"]
         sid = r["identifiant_eleve"]
         if not sid:
-            message = "identifiant_eleve vide : ligne ignorée"
+            message = _("identifiant_eleve vide : ligne ignorée")
             batch.reject("pupils", self._issue(Level.row, line, "identifiant_eleve", message))
             return
         if sid not in self._pupil_school:
             self._pupil_school[sid] = uai
             self._pupil(sid, uai, r, line)
         elif self._pupil_school[sid] != uai:
-            message = f"élève {sid} déjà lu dans l'école {self._pupil_school[sid]} : ligne ignorée"
+            message = _("élève %(pupil)s déjà lu dans l'école %(school)s : ligne ignorée") % {
+                "pupil": sid,
+                "school": self._pupil_school[sid],
+            }
             batch.reject("links", self._issue(Level.row, line, "uai_ecole", message))
             return
         gid = r["identifiant_responsable"]
@@ -193,7 +206,7 @@ class OndeReader:
         if gid not in batch.guardians:
             self._guardian(gid, r, line)
         if sid in batch.rejected_pupils or gid not in batch.guardians:
-            message = "lien vers un élève ou un responsable refusé : ignoré"
+            message = _("lien vers un élève ou un responsable refusé : ignoré")
             batch.reject("links", self._issue(Level.row, line, None, message))
             return
         if (sid, gid) not in batch.links:
@@ -207,30 +220,32 @@ class OndeReader:
         batch = self.batch
         missing = [c for c in ("nom_eleve", "prenom_eleve", "date_naissance") if not r[c]]
         if missing:
-            message = f"élève {sid} : {', '.join(missing)} manquant : élève ignoré"
+            message = _("élève %(pupil)s : %(columns)s manquant : élève ignoré") % {
+                "pupil": sid,
+                "columns": ", ".join(missing),
+            }
             self._reject_pupil(sid, line, missing[0], message)
             return
         try:
             birthdate = parse_date(r["date_naissance"])
         except ValueError:
-            message = f"élève {sid} : date de naissance « {r['date_naissance']} » illisible"
-            self._reject_pupil(
-                sid, line, "date_naissance", f"{message} (JJ/MM/AAAA) : élève ignoré"
-            )
+            message = _(
+                "élève %(pupil)s : date de naissance « %(value)s » illisible (JJ/MM/AAAA) : "
+                "élève ignoré"
+            ) % {"pupil": sid, "value": r["date_naissance"]}
+            self._reject_pupil(sid, line, "date_naissance", message)
             return
         ine = departed = None
         if r.get("ine"):
             try:
                 ine = validate_ine(r["ine"])
             except ValueError as exc:
-                batch.issues.append(
-                    self._issue(Level.value, line, "ine", f"{exc} : valeur ignorée")
-                )
+                batch.issues.append(self._issue(Level.value, line, "ine", _value_dropped(exc)))
         if r.get("date_sortie"):
             try:
                 departed = parse_date(r["date_sortie"]) <= self.today
             except ValueError:
-                message = "date de sortie illisible : valeur ignorée"
+                message = _("date de sortie illisible : valeur ignorée")
                 batch.issues.append(self._issue(Level.value, line, "date_sortie", message))
         batch.pupils[sid] = PupilIn(
             source_id=sid,
@@ -248,7 +263,7 @@ class OndeReader:
     def _guardian(self, gid: str, r: dict[str, str], line: int) -> None:
         batch = self.batch
         if not r["nom_responsable"]:
-            message = f"responsable {gid} sans nom : ignoré"
+            message = _("responsable %(guardian)s sans nom : ignoré") % {"guardian": gid}
             batch.reject("guardians", self._issue(Level.row, line, "nom_responsable", message))
             return
         values: dict[str, str | None] = {"telephone_portable": None, "courriel": None}
@@ -260,8 +275,7 @@ class OndeReader:
                 try:
                     values[column] = check(r[column])
                 except ValueError as exc:
-                    message = f"{exc} : valeur ignorée"
-                    batch.issues.append(self._issue(Level.value, line, column, message))
+                    batch.issues.append(self._issue(Level.value, line, column, _value_dropped(exc)))
         lines = [
             r[k]
             for k in ("adresse_ligne1", "adresse_ligne2", "adresse_ligne3", "adresse_ligne4")
@@ -290,11 +304,15 @@ class OndeReader:
         rank_text = r.get("rang", "")
         rank = int(rank_text) if rank_text in ("1", "2") else None
         if rank_text and rank is None:
-            message = f"rang « {rank_text} » inconnu (1 ou 2) : valeur ignorée"
+            message = _("rang « %(value)s » inconnu (1 ou 2) : valeur ignorée") % {
+                "value": rank_text
+            }
             self.batch.issues.append(self._issue(Level.value, line, "rang", message))
         legal = authority in _YES or (authority not in _NO and rank is not None)
         if authority and authority not in _YES | _NO:
-            message = f"autorité parentale « {r['autorite_parentale']} » inconnue (oui/non)"
+            message = _("autorité parentale « %(value)s » inconnue (oui/non)") % {
+                "value": r["autorite_parentale"]
+            }
             self.batch.issues.append(self._issue(Level.value, line, "autorite_parentale", message))
         taken = self._ranks.setdefault(sid, set())
         if legal and rank is None:
@@ -307,6 +325,12 @@ class OndeReader:
         if r.get("lien_parente"):
             code = onde_relationship_code(r["lien_parente"])
             if code is None:
-                message = f"lien de parenté « {r['lien_parente']} » inconnu : valeur ignorée"
+                message = _("lien de parenté « %(value)s » inconnu : valeur ignorée") % {
+                    "value": r["lien_parente"]
+                }
                 self.batch.issues.append(self._issue(Level.value, line, "lien_parente", message))
         return LinkIn(sid, gid, code, rank, financial=False, contact=not legal)
+
+
+def _value_dropped(error: ValueError) -> str:
+    return _("%(error)s : valeur ignorée") % {"error": error}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from idp.i18n import _
 from idp.registry.codes import level_from_mef, sex_from_siecle
 from idp.registry.identifiers import (
     normalize_email,
@@ -75,7 +76,11 @@ class SiecleReader:
             self.batch.schools[uai] = SchoolIn(uai, 2, self.school_name or name)
             other, line = self._read_responsables()
             if other != uai:
-                message = f"établissement {other} différent de celui de {self.eleves.name} ({uai})"
+                message = _("établissement %(other)s différent de celui de %(file)s (%(uai)s)") % {
+                    "other": other,
+                    "file": self.eleves.name,
+                    "uai": uai,
+                }
                 raise _refuse(self.responsables.name, line, "PARAMETRES/UAJ", message)
             return self.batch
         finally:
@@ -88,13 +93,15 @@ class SiecleReader:
 
     def _drop(self, file: str, line: int, where: str, message: str) -> None:
         self.batch.issues.append(
-            Issue(Level.value, file, line, where, f"{message} : valeur ignorée")
+            Issue(
+                Level.value, file, line, where, _("%(error)s : valeur ignorée") % {"error": message}
+            )
         )
 
     def _params(self, record: XmlRecord, file: str) -> tuple[str, str | None]:
         raw = record.fields.get("UAJ", "")
         if not raw:
-            raise _refuse(file, record.line, "PARAMETRES/UAJ", "UAJ absent")
+            raise _refuse(file, record.line, "PARAMETRES/UAJ", _("UAJ absent"))
         try:
             uai = validate_uai(raw, lenient=self.lenient_uai)
         except ValueError as exc:
@@ -125,9 +132,9 @@ class SiecleReader:
             elif (label := _first(record.fields, _MEF_LABELS)) and "CODE_MEF" in record.attrs:
                 mefs[record.attrs["CODE_MEF"]] = label
         if params is None:
-            raise _refuse(file, None, "PARAMETRES", "section PARAMETRES absente")
+            raise _refuse(file, None, "PARAMETRES", _("section PARAMETRES absente"))
         if ("DONNEES", "ELEVES") not in seen or not eleves:
-            message = "aucun élève dans l'export : fichier refusé (tous seraient sortis)"
+            message = _("aucun élève dans l'export : fichier refusé (tous seraient sortis)")
             raise _refuse(file, None, "DONNEES/ELEVES", message)
         for record in eleves:
             self._pupil(record, params[0], divisions, mefs)
@@ -139,11 +146,12 @@ class SiecleReader:
         file, batch, f = self.eleves.name, self.batch, r.fields
         sid = r.attrs.get("ELEVE_ID", "").strip()
         if not sid:
-            self._reject("pupils", file, r.line, "ELEVE@ELEVE_ID", "élève sans ELEVE_ID : ignoré")
+            message = _("élève sans ELEVE_ID : ignoré")
+            self._reject("pupils", file, r.line, "ELEVE@ELEVE_ID", message)
             return
         where = f"ELEVE[{sid}]"
         if sid in batch.pupils or sid in batch.rejected_pupils:
-            message = "ELEVE_ID en double : seule la première occurrence est lue"
+            message = _("ELEVE_ID en double : seule la première occurrence est lue")
             self._reject("pupils", file, r.line, where, message)
             return
         family = f.get("NOM_DE_FAMILLE") or f.get("NOM", "")
@@ -155,17 +163,16 @@ class SiecleReader:
         missing = [name for name, value in required if not value]
         if missing:
             batch.rejected_pupils.add(sid)
-            self._reject(
-                "pupils", file, r.line, where, f"{', '.join(missing)} manquant : élève ignoré"
-            )
+            message = _("%(fields)s manquant : élève ignoré") % {"fields": ", ".join(missing)}
+            self._reject("pupils", file, r.line, where, message)
             return
         try:
             birthdate = parse_date(f["DATE_NAISS"])
         except ValueError:
             batch.rejected_pupils.add(sid)
-            message = (
-                f"date de naissance « {f['DATE_NAISS']} » illisible (JJ/MM/AAAA) : élève ignoré"
-            )
+            message = _("date de naissance « %(value)s » illisible (JJ/MM/AAAA) : élève ignoré") % {
+                "value": f["DATE_NAISS"]
+            }
             self._reject("pupils", file, r.line_of("DATE_NAISS"), f"{where}/DATE_NAISS", message)
             return
         ine = None
@@ -180,7 +187,9 @@ class SiecleReader:
             try:
                 departed = parse_date(f["DATE_SORTIE"]) <= self.today
             except ValueError:
-                self._drop(file, r.line_of("DATE_SORTIE"), f"{where}/DATE_SORTIE", "date illisible")
+                self._drop(
+                    file, r.line_of("DATE_SORTIE"), f"{where}/DATE_SORTIE", _("date illisible")
+                )
         division = divisions.get(sid) or None
         mef = f.get("CODE_MEF") or None
         batch.pupils[sid] = PupilIn(
@@ -218,10 +227,11 @@ class SiecleReader:
             else:
                 params = (self._params(record, file)[0], record.line_of("UAJ"))
         if params is None:
-            raise _refuse(file, None, "PARAMETRES", "section PARAMETRES absente")
+            raise _refuse(file, None, "PARAMETRES", _("section PARAMETRES absente"))
         for section in (("DONNEES", "PERSONNES"), ("DONNEES", "RESPONSABLES")):
             if section not in seen:
-                raise _refuse(file, None, "/".join(section), f"section {section[1]} absente")
+                message = _("section %(name)s absente") % {"name": section[1]}
+                raise _refuse(file, None, "/".join(section), message)
         for record in persons:
             self._guardian(record, addresses)
         for record in links:
@@ -232,13 +242,14 @@ class SiecleReader:
         file, f = self.responsables.name, r.fields
         sid = r.attrs.get("PERSONNE_ID", "").strip()
         if not sid:
-            message = "personne sans PERSONNE_ID : ignorée"
+            message = _("personne sans PERSONNE_ID : ignorée")
             self._reject("guardians", file, r.line, "PERSONNE@PERSONNE_ID", message)
             return
         where = f"PERSONNE[{sid}]"
         family = f.get("NOM_DE_FAMILLE") or f.get("NOM", "")
         if not family:
-            self._reject("guardians", file, r.line, where, "NOM_DE_FAMILLE manquant : ignorée")
+            message = _("NOM_DE_FAMILLE manquant : ignorée")
+            self._reject("guardians", file, r.line, where, message)
             return
         mobile = email = None
         if f.get("TEL_PORTABLE"):
@@ -266,22 +277,27 @@ class SiecleReader:
         pupil, person = f.get("ELEVE_ID", ""), f.get("PERSONNE_ID", "")
         where = f"RESPONSABLE_ELEVE[{pupil}/{person}]"
         if pupil in batch.rejected_pupils:
-            self._reject("links", file, r.line, where, "lien vers un élève refusé : ignoré")
+            message = _("lien vers un élève refusé : ignoré")
+            self._reject("links", file, r.line, where, message)
             return
         for value, tag, known in (
             (pupil, "ELEVE_ID", batch.pupils),
             (person, "PERSONNE_ID", batch.guardians),
         ):
             if value not in known:
-                what = f"{value} inconnu" if value else "absent"
-                self._reject(
-                    "links", file, r.line_of(tag), f"{where}/{tag}", f"{tag} {what} : lien ignoré"
-                )
+                if value:
+                    message = _("%(tag)s %(value)s inconnu : lien ignoré")
+                else:
+                    message = _("%(tag)s absent : lien ignoré")
+                message %= {"tag": tag, "value": value}
+                self._reject("links", file, r.line_of(tag), f"{where}/{tag}", message)
                 return
         code = f.get("RESP_LEGAL", "")
         rank = _RESP_LEGAL.get(code)
         if code not in _RESP_LEGAL:
-            message = f"RESP_LEGAL « {code} » inconnu (0, 1 ou 2), lien gardé sans rang"
+            message = _("RESP_LEGAL « %(value)s » inconnu (0, 1 ou 2), lien gardé sans rang") % {
+                "value": code
+            }
             self._drop(file, r.line_of("RESP_LEGAL"), f"{where}/RESP_LEGAL", message)
         batch.links[(pupil, person)] = LinkIn(
             pupil_source_id=pupil,

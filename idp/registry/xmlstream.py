@@ -19,6 +19,7 @@ from xml.parsers import expat
 
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
+from idp.i18n import _
 from idp.registry.records import ImportRejected, Issue, Level, Progress
 
 CHUNK = 1 << 20
@@ -164,13 +165,18 @@ def read_records(
                 if progress:
                     progress(len(chunk))
     except expat.ExpatError as exc:
-        message = f"fichier XML mal formé ({expat.ErrorString(exc.code)}), colonne {exc.offset + 1}"
+        message = _("fichier XML mal formé (%(reason)s), colonne %(column)s") % {
+            "reason": expat.ErrorString(exc.code),
+            "column": exc.offset + 1,
+        }
         raise ImportRejected([Issue(Level.file, name, exc.lineno, None, message)]) from None
     except _WrongRoot as exc:
-        message = f"élément racine {root} attendu, {exc.name} trouvé : ce n'est pas le bon export"
+        message = _(
+            "élément racine %(expected)s attendu, %(found)s trouvé : ce n'est pas le bon export"
+        ) % {"expected": root, "found": exc.name}
         raise ImportRejected([Issue(Level.file, name, exc.line, exc.name, message)]) from None
     except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden):
-        message = "déclaration DOCTYPE ou d'entités refusée (un export SIECLE n'en contient pas)"
+        message = _("déclaration DOCTYPE ou d'entités refusée (un export SIECLE n'en contient pas)")
         line = parser.CurrentLineNumber
         raise ImportRejected([Issue(Level.file, name, line, None, message)]) from None
     if seen is not None:

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import select
 
 from idp.accounts.models import Account, AccountGuardian, AccountKind, AccountState
+from idp.db import transaction
 from idp.messaging.models import OutboxMessage
 from idp.registry.identifiers import uai_check_letter
 from idp.registry.models import Guardian, Guardianship, Pupil, PupilStatus, School, Source
@@ -39,7 +40,7 @@ def ensure_school(
     name: str = "Collège Victor Hugo",
     academy: str = "Paris",
 ) -> str:
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         school_uai = uai(code)
         if db.get(School, school_uai) is None:
             now = state.clock.now()
@@ -72,7 +73,7 @@ def add_guardian(
     """A registry guardian with new children (``children``) and/or existing pupils."""
     school_uai = ensure_school(state, school)
     now = state.clock.now()
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         guardian = Guardian(
             family_name=family,
             given_name=given,
@@ -129,7 +130,7 @@ def notify(
 ) -> Family:
     """A notified guardian account for the family (what ``accounts notify`` produces)."""
     now = state.clock.now()
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         guardian = db.get(Guardian, family.guardian_ids[0])
         values = dict(
             kind=AccountKind.guardian,
@@ -154,14 +155,14 @@ def notify(
 
 
 def account(state: AppState, account_id: str) -> Account:
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         return db.get(Account, account_id)
 
 
 def outbox(
     state: AppState, template: str | None = None, to: str | None = None
 ) -> list[OutboxMessage]:
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         query = select(OutboxMessage).order_by(OutboxMessage.created_at, OutboxMessage.id)
         if template:
             query = query.where(OutboxMessage.template == template)
@@ -198,5 +199,5 @@ def post_form(client, page_html: str, action: str, **fields):
 
 
 def account_id_of(state: AppState, username: str) -> str:
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         return db.scalar(select(Account.id).where(Account.username == username))

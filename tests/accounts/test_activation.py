@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from idp.accounts.journeys.models import LinkReport
 from idp.accounts.models import AccountState, ActivationRoute
+from idp.db import transaction
 from tests.accounts import helpers as h
 from tests.support.oidc import make_account, pkce, query
 
@@ -142,7 +143,7 @@ class TestChildrenStep:
         response = h.post_form(client, page.text, "/activation/enfants", **fields)
         assert response.status_code == 200, response.text
         assert 'name="password"' in response.text
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             [report] = db.scalars(select(LinkReport)).all()
             assert (report.pupil_id, report.guardian_id, report.status) == (
                 family.pupil_ids[1],
@@ -323,7 +324,7 @@ class TestOtherAccounts:
         assert response.status_code in (302, 303) and response.headers["location"].startswith(
             rp.redirect_uri
         )
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             from idp.accounts.models import Account
 
             pupil = db.scalar(select(Account).where(Account.username == "l.martin"))

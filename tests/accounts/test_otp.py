@@ -7,18 +7,19 @@ from sqlalchemy import select
 
 from idp.accounts.journeys import otp
 from idp.accounts.journeys.models import OtpChallenge
+from idp.db import transaction
 from tests.accounts import helpers as h
 
 NUMBER = "+33611111111"
 
 
 def _issue(state, subject=NUMBER, send_to=NUMBER, **kwargs):
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         return otp.issue(state, db, otp.Purpose.registration, subject, send_to, **kwargs)
 
 
 def _verify(state, challenge, code, **kwargs):
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         return otp.verify(state, db, challenge, code, **kwargs)
 
 
@@ -31,7 +32,7 @@ class TestOtp:
         challenge = _issue(state)
         code = h.last_code(state, NUMBER)
         assert len(code) == 6
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             row = db.get(OtpChallenge, challenge)
             assert code not in row.code_hash and len(row.code_hash) == 64
         result = _verify(
@@ -93,7 +94,7 @@ class TestOtp:
     def test_decoy_is_stored_but_not_sent(self, state):
         challenge = _issue(state, deliver=False)
         assert h.outbox(state) == []
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             assert db.scalar(select(OtpChallenge.id).where(OtpChallenge.id == challenge))
 
     def test_code_by_email(self, state):

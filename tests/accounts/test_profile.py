@@ -133,3 +133,18 @@ class TestMobile:
             client, page.text, "/compte/mobile/code", code=h.last_code(state, "+33611223344")
         )
         assert response.status_code == 303
+
+    def test_resend_replaces_the_code(self, client, browser, state):
+        _signed_in(client, browser, state)
+        page = h.post_form(
+            client, client.get("/compte/mobile").text, "/compte/mobile", mobile="06 11 22 33 44"
+        )
+        first = h.last_code(state, "+33611223344")
+        resent = h.post_form(client, page.text, "/compte/mobile/renvoyer")
+        assert resent.status_code == 200 and "Un nouveau code a été demandé" in resent.text
+        second = h.last_code(state, "+33611223344")
+        if first != second:
+            refused = h.post_form(client, resent.text, "/compte/mobile/code", code=first)
+            assert refused.status_code == 400
+        done = h.post_form(client, resent.text, "/compte/mobile/code", code=second)
+        assert done.status_code == 200 and "06 •• •• •• 44" in done.text

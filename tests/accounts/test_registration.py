@@ -11,6 +11,8 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from idp.accounts.models import Account, AccountGuardian, AccountState, ActivationRoute
+from idp.db import transaction
+from idp.registry.models import Guardianship
 from tests.accounts import helpers as h
 from tests.support.oidc import pkce, query
 
@@ -96,7 +98,7 @@ class TestRegistration:
         # Both records are grouped: the children of both schools, not the namesake's.
         assert sorted(child["given_name"] for child in info["children"]) == ["Hugo", "Léa"]
         assert len({child["school"]["uai"] for child in info["children"]}) == 2
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             account = db.scalar(select(Account))
             assert account.username == "j.martin"
             assert (
@@ -203,7 +205,7 @@ class TestCodeStep:
                 client, page.text, action, password=h.NEW_PASSWORD, password_confirm=h.NEW_PASSWORD
             )
             assert response.status_code == 303 and response.headers["location"] == "/inscription"
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             assert db.scalar(select(Account)) is None
 
     def test_invalid_input_is_explained(self, client, state):
@@ -229,6 +231,15 @@ class TestChildrenAndPassword:
         ]
         assert statuses == [400] * 5 + [429]
 
+    def test_records_that_changed_since_the_code_are_answered_not_crashed_on(self, client, state):
+        page = self._children_page(client, state)
+        name = re.search(r'name="(birthdate_[^"]+)"', page.text).group(1)
+        with transaction(state.sessions) as db:
+            for link in db.scalars(select(Guardianship)):
+                link.legal_guardian_rank = None  # no longer the legal guardian of anyone
+        response = h.post_form(client, page.text, "/inscription/enfants", **{name: "03/05/2012"})
+        assert response.status_code == 409
+
     def test_replayed_final_step_does_not_create_a_second_account(self, client, state):
         page = self._children_page(client, state)
         name = re.search(r'name="(birthdate_[^"]+)"', page.text).group(1)
@@ -247,7 +258,7 @@ class TestChildrenAndPassword:
         )
         again = h.post_form(client, page.text, "/inscription/mot-de-passe", **fields)
         assert again.status_code == 409 and "déjà un compte" in again.text
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             assert len(db.scalars(select(Account)).all()) == 1
 
     def test_identifier_gets_digits_when_taken(self, client, state):

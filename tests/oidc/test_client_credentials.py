@@ -64,3 +64,79 @@ class TestClientCredentials:
         assert client.post("/introspect", data={"token": token}, auth=service.basic).json() == {
             "active": False
         }
+
+
+class TestClientCache:
+    """Clients are cached a few seconds per process (idp.oidc.client_cache): a change must
+    still be seen, at once in this process, within the lifetime from elsewhere."""
+
+    def test_the_grant_uses_no_database_connection_once_the_client_is_known(self, client, state):
+        from sqlalchemy import event
+
+        service = _service(state)
+        data = {"grant_type": "client_credentials"}
+        assert client.post("/token", data=data, auth=service.basic).status_code == 200
+        checkouts = []
+        listener = lambda *args: checkouts.append(1)  # noqa: E731
+        event.listen(state.engine, "checkout", listener)
+        try:
+            for _ in range(3):
+                assert client.post("/token", data=data, auth=service.basic).status_code == 200
+        finally:
+            event.remove(state.engine, "checkout", listener)
+        assert checkouts == []
+
+    def test_a_change_made_elsewhere_is_seen_within_the_lifetime(self, client, state):
+        from idp.db import transaction
+        from idp.oidc import client_cache
+        from idp.oidc.clients import secret_hash
+        from idp.oidc.models import Client
+
+        now = [1000.0]
+        state.server.clients = client_cache.ClientCache(now=lambda: now[0])
+        service = _service(state)
+        data = {"grant_type": "client_credentials"}
+        assert client.post("/token", data=data, auth=service.basic).status_code == 200
+        with transaction(state.sessions) as db:  # as the CLI or another instance would
+            db.get(Client, service.client_id).secret_hash = secret_hash(
+                state.settings.secrets["secret_key"], "a-new-secret"
+            )
+        now[0] += client_cache.TTL + 0.1
+        assert_oauth_error(
+            client.post("/token", data=data, auth=service.basic), "invalid_client", 401
+        )
+        assert (
+            client.post("/token", data=data, auth=(service.client_id, "a-new-secret")).status_code
+            == 200
+        )
+
+    def test_a_deleted_client_is_refused_within_the_lifetime(self, client, state):
+        from sqlalchemy import delete
+
+        from idp.db import transaction
+        from idp.oidc import client_cache
+        from idp.oidc.models import Client
+
+        now = [1000.0]
+        state.server.clients = client_cache.ClientCache(now=lambda: now[0])
+        service = _service(state)
+        data = {"grant_type": "client_credentials"}
+        assert client.post("/token", data=data, auth=service.basic).status_code == 200
+        with transaction(state.sessions) as db:
+            db.execute(delete(Client).where(Client.client_id == service.client_id))
+        now[0] += client_cache.TTL + 0.1
+        assert_oauth_error(
+            client.post("/token", data=data, auth=service.basic), "invalid_client", 401
+        )
+
+    def test_invalidate_drops_at_once(self, state):
+        from idp.db import transaction
+        from idp.oidc.client_cache import ClientCache
+
+        service = _service(state)
+        cache = ClientCache()
+        with transaction(state.sessions) as db:
+            first = cache.get(db, service.client_id, lambda c: None)
+            assert cache.get(db, service.client_id, lambda c: None) is first
+            cache.invalidate(service.client_id)
+            assert cache.get(db, service.client_id, lambda c: None) is not first

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from idp.registry.models import Guardian, Guardianship, ImportRun, Pupil, PupilStatus, School
+from idp.registry.onde import OndeReader
+from idp.registry.records import ImportRejected
 from tests.conftest import FIXTURES
 
 
@@ -129,3 +132,32 @@ class TestRejectedFiles:
         path = FIXTURES / "registry" / "onde-bad-uai.csv"
         summary = cli.json("import", "onde", str(path), "--lenient-uai")
         assert summary["schools"]["created"] == 2
+
+
+class TestMessages:
+    """Import errors read as French sentences (from the catalogue), with their line."""
+
+    def read(self, tmp_path, text: str):
+        path = tmp_path / "onde.csv"
+        path.write_text(text, encoding="utf-8")
+        return OndeReader(path)
+
+    def test_one_or_several_missing_columns(self, tmp_path):
+        header = (FIXTURES / "registry" / "onde-missing-column.csv").read_text().splitlines()[0]
+        with pytest.raises(ImportRejected) as one:
+            self.read(tmp_path, header + "\n").read()
+        assert one.value.issues[0].message == "colonne obligatoire absente : date_naissance"
+        with pytest.raises(ImportRejected) as two:
+            self.read(tmp_path, header.replace(";nom_eleve", "") + "\n").read()
+        assert two.value.issues[0].message == (
+            "colonnes obligatoires absentes : nom_eleve, date_naissance"
+        )
+        assert str(two.value.issues[0]).startswith("onde.csv:1: ")
+
+    def test_short_rows_name_their_line_and_width(self, files):
+        path = files / "onde.csv"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        path.write_text("\n".join([*lines, "E99"]) + "\n", encoding="utf-8")
+        issues = {i.line: i.message for i in OndeReader(path).read().issues}
+        assert issues[9] == "10 colonnes au lieu de 25 : ligne ignorée"
+        assert issues[len(lines) + 1] == "1 colonne au lieu de 25 : ligne ignorée"

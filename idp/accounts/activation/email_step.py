@@ -11,14 +11,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from idp.accounts.journeys import common as journey
 from idp.accounts.journeys import email_links
 from idp.accounts.journeys.models import EmailLink
+from idp.accounts.journeys.sending import messages_in
 from idp.accounts.models import Account, AccountState, ActivationRoute
-from idp.deps import State
+from idp.deps import CheckedForm, Db, ReadDb, State
+from idp.i18n import _
 from idp.messaging.messenger import messenger
 from idp.state import AppState
 
@@ -26,13 +27,16 @@ router = APIRouter(include_in_schema=False)
 
 KIND = "activation"
 RESENDS_PER_HOUR = 3
+ACTIVATED = _("Votre compte est activé")
+CONFIRMED = _("Votre adresse électronique est confirmée et votre compte ÉduConnect est activé.")
 
 
-def send_link(state: AppState, account: Account, email: str, token: str) -> None:
+def send_link(state: AppState, db: Session, account: Account, email: str, token: str) -> None:
     url = email_links.url(state, "/activation/courriel", token)
-    messenger(state).mail(
-        email, "activation_email", given_name=account.given_name, url=url, hours=24
-    )
+    with messages_in(db):
+        messenger(state).mail(
+            email, "activation_email", given_name=account.given_name, url=url, hours=24
+        )
 
 
 def sent_page(state: AppState, request: Request, account: Account, email: str) -> Response:
@@ -48,45 +52,44 @@ def sent_page(state: AppState, request: Request, account: Account, email: str) -
 
 
 @router.post("/activation/renvoyer")
-async def activation_resend(request: Request, state: State) -> Response:
-    form = await journey.read_form(request)
-    return await run_in_threadpool(_resend, state, request, form)
-
-
-def _resend(state: AppState, request: Request, form: dict[str, str]) -> Response:
-    progress = journey.open_progress(state, KIND, form.get("progress"), step="sent")
-    with state.uow() as db:
-        found = journey.signed_in(state, db, request)
-        if progress is None or found is None or found[1].id != progress.get("acct"):
-            return journey.login_redirect(None)
-        account = found[1]
-        if left := journey.throttled(
-            state, db, f"activation:resend:{account.id}", RESENDS_PER_HOUR, 3600
-        ):
-            return journey.too_many(state, request, left)
-        latest = db.scalar(
-            select(EmailLink)
-            .where(
-                EmailLink.account_id == account.id,
-                EmailLink.purpose == email_links.ACTIVATION,
-                EmailLink.used_at.is_(None),
-            )
-            .order_by(EmailLink.created_at.desc())
+def activation_resend(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
+    found = journey.signed_in(state, db, request)
+    if found is None:
+        return journey.login_redirect(None)
+    session, account = found
+    step = journey.posted_step(state, form, KIND, "sent", restart="/login", session=session)
+    if isinstance(step, Response):
+        return step
+    if left := journey.throttled(
+        state, db, f"activation:resend:{account.id}", RESENDS_PER_HOUR, 3600
+    ):
+        return journey.too_many(state, request, left)
+    latest = db.scalar(
+        select(EmailLink)
+        .where(
+            EmailLink.account_id == account.id,
+            EmailLink.purpose == email_links.ACTIVATION,
+            EmailLink.used_at.is_(None),
         )
-        if latest is None or account.state != AccountState.notified:
-            return journey.redirect("/activation")
-        token = email_links.create(
-            state, db, email_links.ACTIVATION, account.id, latest.email, dict(latest.payload or {})
-        )
-        send_link(state, account, latest.email, token)
-        state.audit.record(db, "activation.email_resent", actor_account_id=account.id)
-        return sent_page(state, request, account, latest.email)
+        .order_by(EmailLink.created_at.desc())
+    )
+    if latest is None or account.state != AccountState.notified:
+        return journey.redirect("/activation")
+    token = email_links.create(
+        state, db, email_links.ACTIVATION, account.id, latest.email, dict(latest.payload or {})
+    )
+    send_link(state, db, account, latest.email, token)
+    state.audit.record(db, "activation.email_resent", actor_account_id=account.id)
+    return sent_page(state, request, account, latest.email)
 
 
 @router.get("/activation/courriel")
-def activation_link(request: Request, state: State, jeton: str | None = None) -> Response:
+def activation_link(
+    request: Request, state: State, db: ReadDb, jeton: str | None = None
+) -> Response:
     return journey.email_link_page(
         state,
+        db,
         request,
         email_links.ACTIVATION,
         jeton,
@@ -97,40 +100,23 @@ def activation_link(request: Request, state: State, jeton: str | None = None) ->
 
 
 @router.post("/activation/courriel")
-async def activation_confirm(request: Request, state: State) -> Response:
-    form = await journey.read_form(request)
-    return await run_in_threadpool(_confirm, state, request, form.get("jeton"))
-
-
-def _confirm(state: AppState, request: Request, token: str | None) -> Response:
-    with state.uow() as db:
-        link = email_links.consume(state, db, email_links.ACTIVATION, token)
-        account = db.get(Account, link.account_id) if link else None
-        if link is None or account is None or account.state != AccountState.notified:
-            return _invalid_link(state, request)
-        payload = link.payload or {}
-        activate(state, db, account, payload["password_hash"], email=link.email)
-        found = journey.signed_in(state, db, request)
-    if found is not None and found[1].id == account.id:
-        done = journey.message(
-            state,
-            request,
-            "Votre compte est activé",
-            "Votre adresse électronique est confirmée et votre compte ÉduConnect est activé.",
-            [("Continuer", "/")],
-        )
-        with state.uow() as db:
-            return journey.resume(state, db, request, payload.get("auth"), done)
-    return journey.message(
-        state,
-        request,
-        "Votre compte est activé",
-        (
-            "Votre adresse électronique est confirmée et votre compte ÉduConnect est activé. "
-            "Connectez-vous avec votre identifiant et votre nouveau mot de passe."
-        ),
-        [("Se connecter", "/login")],
+def activation_confirm(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
+    used = email_links.consume_for(
+        state, db, email_links.ACTIVATION, form.get("jeton"), AccountState.notified
     )
+    if used is None:
+        return _invalid_link(state, request)
+    link, account = used
+    payload = link.payload or {}
+    activate(state, db, account, payload["password_hash"], email=link.email)
+    found = journey.signed_in(state, db, request)
+    if found is not None and found[1].id == account.id:
+        done = journey.message(state, request, ACTIVATED, CONFIRMED, [(_("Continuer"), "/")])
+        return journey.resume(state, db, request, payload.get("auth"), done)
+    text = (
+        CONFIRMED + " " + _("Connectez-vous avec votre identifiant et votre nouveau mot de passe.")
+    )
+    return journey.message(state, request, ACTIVATED, text, [(_("Se connecter"), "/login")])
 
 
 def activate(
@@ -158,15 +144,9 @@ def activate(
 
 
 def _invalid_link(state: AppState, request: Request) -> Response:
-    return state.templates.error_page(
-        request,
-        "Lien invalide ou expiré",
-        (
-            "Ce lien n'est plus valable : il a déjà servi, a expiré (24 heures) ou a été remplacé "
-            "par un lien plus récent. "
-            "Connectez-vous avec votre identifiant et votre mot de passe provisoire pour recevoir "
-            "un nouveau lien."
-        ),
-        400,
-        back_url="/login",
+    text = _(
+        "Ce lien n'est plus valable : il a déjà servi, a expiré (24 heures) ou a été remplacé "
+        "par un lien plus récent. Connectez-vous avec votre identifiant et votre mot de passe "
+        "provisoire pour recevoir un nouveau lien."
     )
+    return journey.invalid_link(state, request, text, "/login")

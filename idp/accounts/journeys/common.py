@@ -2,29 +2,30 @@
 
 Multi-step forms keep their progress in a *progress token*: a small sealed, expiring JSON value
 (``idp.security.sealing``) in a hidden field, naming the step just completed. Each step's
-handler accepts only the token of the step before it, so no step can be reached by posting to
-it directly.
+handler accepts only the token of the step before it (``posted_step``), so no step can be
+reached by posting to it directly.
+
+Every helper takes the request's session (``db``) and only flushes; the endpoint's ``Db``
+dependency commits. Birth dates live in ``children``, one-time code pages in ``code_step``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from idp.accounts.journeys import email_links
-from idp.accounts.journeys.otp import Result
-from idp.accounts.models import Account, AccountGuardian
+from idp.accounts.models import Account
+from idp.accounts.passwords_policy import MISMATCH
+from idp.i18n import _, ngettext
 from idp.oidc.authorize import authorize, current_session
-from idp.registry.models import Guardianship, Pupil, PupilStatus
+from idp.oidc.logout import end_session
 from idp.security.csrf import checked_form
 from idp.security.stores import SessionData
 from idp.state import AppState
@@ -47,8 +48,43 @@ def open_progress(
     return data
 
 
-#: The posted form after the CSRF check (kept under this name for the journeys).
+#: The posted form after the CSRF check (for endpoints not yet declaring ``CheckedForm``).
 read_form = checked_form
+
+
+@dataclass(frozen=True)
+class Step:
+    """A posted step of a journey: the pending authorization carried along, and the progress
+    of the step before (``data``; ``token`` as posted, to show the same step again)."""
+
+    auth: str | None
+    data: dict[str, Any]
+    token: str
+
+
+def posted_step(
+    state: AppState,
+    form: dict[str, str],
+    kind: str,
+    step: str,
+    *,
+    restart: str,
+    session: SessionData | None = None,
+) -> Step | Response:
+    """The progress of ``step`` posted in ``form``, or a redirect to ``restart`` when it is
+    missing, forged, expired or of another step. A token bound to a session or an account
+    (it carries ``sid`` or ``acct``) is accepted only from that ``session``."""
+    auth = valid_auth(state, form.get("auth"))
+    data = open_progress(state, kind, form.get("progress"), step=step)
+    if data is None or (session is not None and not _bound_to(data, session)):
+        return redirect(restart, auth)
+    return Step(auth, data, form["progress"])
+
+
+def _bound_to(data: dict[str, Any], session: SessionData) -> bool:
+    return data.get("sid", session.sid) == session.sid and (
+        data.get("acct", session.account_id) == session.account_id
+    )
 
 
 def valid_auth(state: AppState, sealed: str | None) -> str | None:
@@ -71,6 +107,7 @@ def page(
 
 def email_link_page(
     state: AppState,
+    db: Session,
     request: Request,
     purpose: str,
     token: str | None,
@@ -81,8 +118,7 @@ def email_link_page(
 ) -> Response:
     """What an e-mailed link opens: a button that posts the token back, because mail scanners
     that open links must not use them up."""
-    with state.uow(readonly=True) as db:
-        link = email_links.peek(state, db, purpose, token)
+    link = email_links.peek(state, db, purpose, token)
     if link is None:
         return invalid(state, request)
     context = {
@@ -92,6 +128,13 @@ def email_link_page(
         "hidden": {"jeton": token},
     }
     return page(state, request, "email_confirm.html", context)
+
+
+def invalid_link(state: AppState, request: Request, text: str, back_url: str) -> Response:
+    """The page of a link (or code) that is no longer valid; ``text`` says what to do."""
+    return state.templates.error_page(
+        request, _("Lien invalide ou expiré"), text, 400, back_url=back_url
+    )
 
 
 def message(
@@ -114,14 +157,12 @@ def too_many(
     state: AppState, request: Request, seconds: int, back_url: str | None = None
 ) -> Response:
     minutes = max(1, -(-seconds // 60))
-    unit = "minute" if minutes == 1 else "minutes"
-    return state.templates.error_page(
-        request,
-        "Trop de tentatives",
-        f"Vous avez fait trop de tentatives. Réessayez dans {minutes} {unit}.",
-        429,
-        back_url,
-    )
+    text = ngettext(
+        "Vous avez fait trop de tentatives. Réessayez dans %(minutes)s minute.",
+        "Vous avez fait trop de tentatives. Réessayez dans %(minutes)s minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+    return state.templates.error_page(request, _("Trop de tentatives"), text, 429, back_url)
 
 
 def throttled(state: AppState, db: Session, key: str, limit: int, window: int) -> int:
@@ -168,8 +209,6 @@ def resume(
 
 def end_sessions(state: AppState, db: Session, account_id: str, keep_sid: str | None = None) -> int:
     """End the account's sessions (all but ``keep_sid``), with back-channel logout."""
-    from idp.oidc.logout import end_session
-
     ended = 0
     for session in state.stores.sessions.for_account(db, account_id):
         if session.sid != keep_sid and end_session(state, db, session) is not None:
@@ -177,90 +216,11 @@ def end_sessions(state: AppState, db: Session, account_id: str, keep_sid: str | 
     return ended
 
 
-_DATE_FR = re.compile(r"^\s*(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})\s*$")
-
-
-def parse_date(raw: str) -> date | None:
-    """``2014-03-12`` (date fields) or ``12/03/2014`` (typed by hand)."""
-    raw = raw.strip()
-    try:
-        if match := _DATE_FR.match(raw):
-            day, month, year = (int(x) for x in match.groups())
-            return date(year, month, day)
-        return datetime.strptime(raw, "%Y-%m-%d").date()
-    except ValueError:
-        return None
-
-
-@dataclass(frozen=True)
-class Child:
-    pupil_id: str
-    guardian_id: str
-    given_name: str
-    family_name: str
-    birthdate: date
-    school_uai: str
-    school_name: str
-
-
-def children_of_guardians(db: Session, guardian_ids: list[str]) -> list[Child]:
-    """Enrolled pupils of these registry guardians, one entry per pupil."""
-    if not guardian_ids:
-        return []
-    rows = db.execute(
-        select(Guardianship.guardian_id, Pupil)
-        .join(Pupil, Pupil.id == Guardianship.pupil_id)
-        .where(Guardianship.guardian_id.in_(guardian_ids), Pupil.status == PupilStatus.enrolled)
-        .order_by(Pupil.birthdate, Pupil.given_name, Pupil.id)
-    ).all()
-    seen: dict[str, Child] = {}
-    for guardian_id, pupil in rows:
-        seen.setdefault(
-            pupil.id,
-            Child(
-                pupil.id,
-                guardian_id,
-                pupil.given_name,
-                pupil.family_name,
-                pupil.birthdate,
-                pupil.school_uai,
-                pupil.school.name,
-            ),
-        )
-    return list(seen.values())
-
-
-def guardian_ids_of(db: Session, account_id: str) -> list[str]:
-    return list(
-        db.scalars(
-            select(AccountGuardian.guardian_id).where(AccountGuardian.account_id == account_id)
-        )
-    )
-
-
 def password_errors(problems: list[str]) -> dict[str, str]:
     """Form errors for ``passwords_policy.problems``: a mismatch belongs to the confirmation."""
-    from idp.accounts.passwords_policy import MISMATCH
-
     errors = {}
     if rest := [p for p in problems if p != MISMATCH]:
         errors["password"] = " ".join(rest)
     if MISMATCH in problems:
         errors["password_confirm"] = MISMATCH
     return errors
-
-
-CODE_ERRORS = {
-    "malformed": "Saisissez les 6 chiffres du code reçu par SMS.",
-    "expired": "Ce code a expiré. Demandez un nouveau code.",
-    "exhausted": "Trop d'essais : ce code n'est plus valable. Demandez un nouveau code.",
-    "used": "Ce code n'est plus valable. Demandez un nouveau code.",
-    "unknown": "Ce code n'est plus valable. Demandez un nouveau code.",
-}
-
-
-def code_error(result: Result) -> str:
-    if result.reason == "wrong":
-        plural = "s" if result.attempts_left > 1 else ""
-        return f"Code incorrect. Il vous reste {result.attempts_left} essai{plural}."
-    return CODE_ERRORS.get(result.reason, CODE_ERRORS["unknown"])

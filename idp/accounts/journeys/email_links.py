@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from idp.accounts.journeys.models import EmailLink
+from idp.accounts.models import Account, AccountState
 from idp.state import AppState
 
 ACTIVATION = "activation"
@@ -96,6 +97,18 @@ def consume(state: AppState, db: Session, purpose: str, token: str | None) -> Em
         .execution_options(synchronize_session=False)
     )
     return db.get(EmailLink, link_id) if link_id else None
+
+
+def consume_for(
+    state: AppState, db: Session, purpose: str, token: str | None, account_state: AccountState
+) -> tuple[EmailLink, Account] | None:
+    """Use the link of an account that is still in ``account_state``; ``None`` when the link
+    is not usable or the account has moved on (the link is used up all the same)."""
+    link = consume(state, db, purpose, token)
+    account = db.get(Account, link.account_id) if link else None
+    if link is None or account is None or account.state != account_state:
+        return None
+    return link, account
 
 
 def url(state: AppState, path: str, token: str) -> str:

@@ -35,6 +35,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from idp.accounts.journeys.models import OtpChallenge
+from idp.accounts.journeys.sending import messages_in
 from idp.security.sealing import derive_key
 from idp.state import AppState
 
@@ -138,7 +139,8 @@ def issue(
     )
     if deliver:
         send = messenger(state).mail if "@" in send_to else messenger(state).sms
-        send(send_to, "otp", code=code, minutes=TTL_SECONDS // 60, purpose=purpose.value)
+        with messages_in(db):
+            send(send_to, "otp", code=code, minutes=TTL_SECONDS // 60, purpose=purpose.value)
     return challenge.id
 
 

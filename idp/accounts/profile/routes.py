@@ -22,7 +22,7 @@ from idp.accounts.models import Account, AccountState
 from idp.accounts.passwords_policy import problems
 from idp.accounts.profile import mobile as profile_mobile
 from idp.accounts.recovery import service as recovery
-from idp.deps import State
+from idp.deps import ReadDb, State
 from idp.messaging.messenger import messenger
 from idp.registry.identifiers import normalize_email
 from idp.security.stores import SessionData
@@ -179,9 +179,10 @@ def _email(state: AppState, request: Request, raw: str) -> Response:
 
 
 @router.get("/compte/courriel/confirmer")
-def email_link(request: Request, state: State, jeton: str | None = None) -> Response:
+def email_link(request: Request, state: State, db: ReadDb, jeton: str | None = None) -> Response:
     return journey.email_link_page(
         state,
+        db,
         request,
         email_links.EMAIL_CHANGE,
         jeton,

@@ -11,14 +11,17 @@ account is told so by SMS only). The progress token never says whether there was
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from idp.accounts.journeys import common as journey
 from idp.accounts.journeys import otp
+from idp.accounts.journeys.code_step import CodePage
+from idp.accounts.journeys.sending import messages_in
 from idp.accounts.registration import steps as registration_steps
 from idp.accounts.registration.service import has_account, matching_guardians
-from idp.deps import State, client_ip
+from idp.deps import CheckedForm, Db, State, client_ip
+from idp.i18n import _
 from idp.messaging.messenger import messenger
 from idp.registry.identifiers import normalize_mobile
 from idp.state import AppState
@@ -27,10 +30,22 @@ router = APIRouter(include_in_schema=False)
 # Steps 3-4 (birth dates, password, account creation) live in their own module.
 router.include_router(registration_steps.router)
 
-KIND = "registration"
+KIND = registration_steps.KIND
+START = "/inscription"
 STEPS = 4
 STARTS_PER_ADDRESS = 10
 WINDOW = 3600
+CODE_PAGE = CodePage(
+    title=_("Créer mon compte ÉduConnect"),
+    path=START,
+    intro=_(
+        "Si ce numéro est celui que vous avez donné à l'école et qu'il correspond à vos nom et"
+        " prénom, vous allez recevoir un code par SMS."
+    ),
+    purpose=otp.Purpose.registration,
+    shown=lambda progress: otp.mask(progress["m"]),
+    step=(2, STEPS, _("Code reçu par SMS"), _("Les dates de naissance de vos enfants")),
+)
 
 
 def _start_page(
@@ -56,41 +71,36 @@ def registration_start(request: Request, state: State, auth: str | None = None) 
 
 
 @router.post("/inscription")
-async def registration_submit(request: Request, state: State) -> Response:
-    form = await journey.read_form(request)
-    return await run_in_threadpool(_submit, state, request, form)
-
-
-def _submit(state: AppState, request: Request, form: dict[str, str]) -> Response:
+def registration_submit(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
     auth = journey.valid_auth(state, form.get("auth"))
     values = {
         name: form.get(name, "").strip()[:200] for name in ("given_name", "family_name", "mobile")
     }
     errors = {}
     if not values["family_name"]:
-        errors["family_name"] = "Saisissez votre nom de famille, tel que l'école le connaît."
+        errors["family_name"] = _("Saisissez votre nom de famille, tel que l'école le connaît.")
     if not values["given_name"]:
-        errors["given_name"] = "Saisissez votre prénom."
+        errors["given_name"] = _("Saisissez votre prénom.")
     mobile = None
     try:
         mobile = normalize_mobile(values["mobile"]) if values["mobile"] else None
     except ValueError:
-        errors["mobile"] = "Numéro de téléphone mobile incorrect. Exemple : 06 12 34 56 78"
+        errors["mobile"] = _("Numéro de téléphone mobile incorrect. Exemple : 06 12 34 56 78")
     if mobile is None and "mobile" not in errors:
-        errors["mobile"] = "Saisissez le numéro de téléphone mobile que vous avez donné à l'école."
+        errors["mobile"] = _(
+            "Saisissez le numéro de téléphone mobile que vous avez donné à l'école."
+        )
     if errors:
         return _start_page(state, request, auth, values, errors, 400)
-    with state.uow() as db:
-        left = journey.throttled(
-            state, db, f"register:ip:{client_ip(request)}", STARTS_PER_ADDRESS, WINDOW
-        )
-    if left:
-        return journey.too_many(state, request, left, "/inscription")
-    return _send_code(state, request, auth, values["given_name"], values["family_name"], mobile)
+    key = f"register:ip:{client_ip(request)}"
+    if left := journey.throttled(state, db, key, STARTS_PER_ADDRESS, WINDOW):
+        return journey.too_many(state, request, left, START)
+    return _send_code(state, db, request, auth, values["given_name"], values["family_name"], mobile)
 
 
 def _send_code(
     state: AppState,
+    db: Session,
     request: Request,
     auth: str | None,
     given: str,
@@ -98,102 +108,44 @@ def _send_code(
     mobile: str,
     resent: bool = False,
 ) -> Response:
-    with state.uow() as db:
-        guardians = matching_guardians(db, given, family, mobile)
-        existing = has_account(db, [g.id for g in guardians])
-        try:
-            challenge = otp.issue(
-                state,
-                db,
-                otp.Purpose.registration,
-                mobile,
-                mobile,
-                ip=client_ip(request),
-                deliver=bool(guardians) and not existing,
-            )
-        except otp.OtpRateLimited as exc:
-            return journey.too_many(state, request, exc.retry_after, "/inscription")
-        if existing:
+    guardians = matching_guardians(db, given, family, mobile)
+    existing = has_account(db, [g.id for g in guardians])
+    try:
+        challenge = otp.issue(
+            state,
+            db,
+            otp.Purpose.registration,
+            mobile,
+            mobile,
+            ip=client_ip(request),
+            deliver=bool(guardians) and not existing,
+        )
+    except otp.OtpRateLimited as exc:
+        return journey.too_many(state, request, exc.retry_after, START)
+    if existing:
+        with messages_in(db):
             messenger(state).sms(mobile, "registration_existing")
-        state.audit.record(db, "registration.code_requested", ip=client_ip(request))
-    token = journey.seal_progress(
-        state, KIND, {"step": "code", "ch": challenge, "m": mobile, "g": given, "f": family}
-    )
-    return _code_page(state, request, auth, token, mobile, {}, resent=resent)
-
-
-def _code_page(
-    state: AppState,
-    request: Request,
-    auth: str | None,
-    token: str,
-    mobile: str,
-    errors: dict,
-    status: int = 200,
-    resent: bool = False,
-) -> Response:
-    context = {
-        "masked": otp.mask(mobile),
-        "errors": errors,
-        "resent": resent,
-        "hidden": journey.hidden(auth, progress=token),
-        "action": "/inscription/code",
-        "resend_action": "/inscription/renvoyer",
-        "step": (2, STEPS, "Code reçu par SMS", "Les dates de naissance de vos enfants"),
-        "title": "Créer mon compte ÉduConnect",
-        "intro": (
-            "Si ce numéro est celui que vous avez donné à l'école et qu'il correspond à vos nom et"
-            " prénom, vous allez recevoir un code par SMS."
-        ),
-    }
-    return journey.page(state, request, "code.html", context, status)
+    state.audit.record(db, "registration.code_requested", ip=client_ip(request))
+    data = {"ch": challenge, "m": mobile, "g": given, "f": family}
+    return CODE_PAGE.sent(state, request, KIND, auth, data, resent=resent)
 
 
 @router.post("/inscription/renvoyer")
-async def registration_resend(request: Request, state: State) -> Response:
-    form = await journey.read_form(request)
-    return await run_in_threadpool(_resend, state, request, form)
-
-
-def _resend(state: AppState, request: Request, form: dict[str, str]) -> Response:
-    auth = journey.valid_auth(state, form.get("auth"))
-    progress = journey.open_progress(state, KIND, form.get("progress"), step="code")
-    if progress is None:
-        return journey.redirect("/inscription", auth)
-    return _send_code(
-        state, request, auth, progress["g"], progress["f"], progress["m"], resent=True
-    )
+def registration_resend(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
+    step = journey.posted_step(state, form, KIND, "code", restart=START)
+    if isinstance(step, Response):
+        return step
+    data = step.data
+    return _send_code(state, db, request, step.auth, data["g"], data["f"], data["m"], True)
 
 
 @router.post("/inscription/code")
-async def registration_code(request: Request, state: State) -> Response:
-    form = await journey.read_form(request)
-    return await run_in_threadpool(_code, state, request, form)
-
-
-def _code(state: AppState, request: Request, form: dict[str, str]) -> Response:
-    auth = journey.valid_auth(state, form.get("auth"))
-    progress = journey.open_progress(state, KIND, form.get("progress"), step="code")
-    if progress is None:
-        return journey.redirect("/inscription", auth)
-    with state.uow() as db:
-        result = otp.verify(
-            state,
-            db,
-            progress["ch"],
-            form.get("code", ""),
-            purpose=otp.Purpose.registration,
-            subject=progress["m"],
-        )
-        if not result.ok:
-            return _code_page(
-                state,
-                request,
-                auth,
-                form["progress"],
-                progress["m"],
-                {"code": journey.code_error(result)},
-                400,
-            )
-        token = journey.seal_progress(state, KIND, {**progress, "step": "sms", "ch": None})
-        return registration_steps.children_page(state, request, db, auth, token, progress, {}, {})
+def registration_code(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
+    step = journey.posted_step(state, form, KIND, "code", restart=START)
+    if isinstance(step, Response):
+        return step
+    result = CODE_PAGE.verify(state, db, request, step, form, subject=step.data["m"])
+    if isinstance(result, Response):
+        return result
+    token = journey.seal_progress(state, KIND, {**step.data, "step": "sms", "ch": None})
+    return registration_steps.children_page(state, db, request, step.auth, token, step.data)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from idp.accounts.identifiers import add_with_username
 from idp.accounts.models import Account, AccountGuardian, AccountKind, AccountState, ActivationRoute
+from idp.accounts.service import NewAccount, create_account
 from idp.registry.identifiers import names_match
 from idp.registry.models import Guardian, Guardianship, Pupil, PupilStatus
 from idp.state import AppState
@@ -54,30 +54,23 @@ def has_account(db: Session, guardian_ids: list[str]) -> bool:
     )
 
 
-def create_account(
+def register(
     state: AppState, db: Session, guardians: list[Guardian], mobile: str, password_hash: str
 ) -> Account:
     """The active account linked to every record in ``guardians`` (none may have one yet)."""
-    now = state.clock.now()
     first = guardians[0]
-    account = Account(
+    new = NewAccount(
         kind=AccountKind.guardian,
-        username="",
-        password_hash=password_hash,
         state=AccountState.active,
         given_name=first.given_name,
         family_name=first.family_name,
+        password_hash=password_hash,
+        guardian_ids=[g.id for g in guardians],
         phone_number=mobile,
         phone_number_verified=True,
         activation_route=ActivationRoute.sms,
-        created_at=now,
-        updated_at=now,
-        activated_at=now,
-        password_changed_at=now,
     )
-    add_with_username(db, account)
-    for guardian in guardians:
-        db.add(AccountGuardian(account_id=account.id, guardian_id=guardian.id, linked_at=now))
+    account = create_account(db, state.clock.now(), new)
     db.flush()
     state.audit.record(
         db,
