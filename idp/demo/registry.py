@@ -186,7 +186,11 @@ def seed_demo_registry(
             "pupil", "e.moreau", EMMA_PASSWORD, states, _("Emma MOREAU (4A) : compte élève notifié")
         ),
         _login(
-            "pupil", "l.durand", LUCAS_PASSWORD, states, "Lucas DURAND (5A) : compte élève activé"
+            "pupil",
+            "l.durand",
+            LUCAS_PASSWORD,
+            states,
+            _("Lucas DURAND (5A) : compte élève activé"),
         ),
     ]
 

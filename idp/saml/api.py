@@ -13,6 +13,7 @@ from starlette.responses import Response
 from idp.admin.api.auth import Who
 from idp.admin.roles import Role
 from idp.deps import Db, ReadDb, State
+from idp.i18n import _
 from idp.saml import providers
 from idp.saml.attributes import RELEASABLE
 from idp.saml.federation import federation_check
@@ -46,7 +47,8 @@ class ServiceProviderOut(BaseModel):
 def _national(who) -> None:
     if Role.national not in who.staff.roles:
         raise HTTPException(
-            403, detail={"error": "forbidden", "message": "Réservé à l'administration nationale."}
+            403,
+            detail={"error": "forbidden", "message": _("Réservé à l'administration nationale.")},
         )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from idp.accounts.family import registry_claims
 from idp.accounts.models import Account, AccountGuardian, AccountKind
+from idp.i18n import _
 from idp.registry.models import Guardian, Pupil, PupilStatus
 
 BASE = "urn:oid:1.3.6.1.4.1.20326.10.999.1."
@@ -53,20 +54,20 @@ DEFAULT_RELEASE = (
     "givenName",
     "ctemail",
 )
-_SCHOOLING = "Les établissements et niveaux de scolarité (les vôtres ou ceux de vos enfants)"
+_SCHOOLING = _("Les établissements et niveaux de scolarité (les vôtres ou ceux de vos enfants)")
 #: What the consent page says each attribute shares.
 DESCRIPTIONS = {
-    "FrEduCtId": "Votre identifiant de connexion à ce service",
-    "sn": "Vos nom et prénom",
-    "givenName": "Vos nom et prénom",
-    "FrEduCtCivilite": "Votre civilité",
-    "FrEduCtPersonAffiliation": "Votre profil (élève ou représentant légal, école ou collège)",
+    "FrEduCtId": _("Votre identifiant de connexion à ce service"),
+    "sn": _("Vos nom et prénom"),
+    "givenName": _("Vos nom et prénom"),
+    "FrEduCtCivilite": _("Votre civilité"),
+    "FrEduCtPersonAffiliation": _("Votre profil (élève ou représentant légal, école ou collège)"),
     "FrEduCtEleveUAI": _SCHOOLING,
     "FrEduCtEleveNiveau": _SCHOOLING,
-    "FrEduVecteur": "Les élèves auxquels vous êtes rattaché, au format ÉduConnect",
-    "FrEduCtEleveINEHash": "Une empreinte de votre identifiant national élève (INE)",
-    "FrEduCtDateNaissance": "Votre date de naissance",
-    "ctemail": "Votre adresse électronique professionnelle",
+    "FrEduVecteur": _("Les élèves auxquels vous êtes rattaché, au format ÉduConnect"),
+    "FrEduCtEleveINEHash": _("Une empreinte de votre identifiant national élève (INE)"),
+    "FrEduCtDateNaissance": _("Votre date de naissance"),
+    "ctemail": _("Votre adresse électronique professionnelle"),
 }
 _PARIS = ZoneInfo("Europe/Paris")
 

@@ -29,7 +29,7 @@ from idp.state import AppState
 
 router = APIRouter(prefix="/demo/saml", include_in_schema=False)
 COOKIE = "demo_saml"
-NAME = "Service SAML démo"
+NAME = _("Service SAML démo")
 
 
 def demo_entity_id(state: AppState) -> str:
