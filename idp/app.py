@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -15,12 +14,14 @@ from starlette.responses import JSONResponse, Response
 
 from idp.clock import Clock
 from idp.i18n import _
+from idp.saml.wiring import ensure_saml
 from idp.security.csrf import CsrfCookieMiddleware, CsrfError, csrf_error_handler
 from idp.security.headers import SecurityHeadersMiddleware
 from idp.services import build_state
 from idp.settings import Settings
 from idp.state import AppState
 from idp.web.templating import mount_static
+from idp.worker.runner import Worker
 
 log = logging.getLogger("educonnect")
 
@@ -49,20 +50,15 @@ def create_app(
     settings = settings or Settings()
     settings.check_production()
     state = build_state(settings, clock)
-    from idp.janitor import run_janitor
-
-    state.extras["janitor"] = run_janitor
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(state.keys.ensure_keys)
-        from idp.saml.wiring import ensure_saml
-
         await run_in_threadpool(ensure_saml, state)
-        task = asyncio.create_task(_periodic(state)) if background else None
+        worker = _in_process_worker(state) if background else None
         yield
-        if task:
-            task.cancel()
+        if worker:
+            await run_in_threadpool(worker.stop)
         state.engine.dispose()
 
     app = FastAPI(
@@ -176,19 +172,10 @@ def _add_error_handlers(app: FastAPI, state: AppState) -> None:
         )
 
 
-async def _periodic(state: AppState, every: float = 30.0, janitor_every: int = 10) -> None:
-    """Back-channel logout retries every 30 s, housekeeping every 5 minutes, off the request
-    path. Several processes may run it at once: both jobs are safe to repeat."""
-    from idp.oidc import backchannel
-
-    tick = 0
-    while True:
-        await asyncio.sleep(every)
-        tick += 1
-        try:
-            await run_in_threadpool(backchannel.deliver_due, state)
-            janitor = state.extras.get("janitor")
-            if janitor and tick % janitor_every == 0:
-                await run_in_threadpool(janitor, state)
-        except Exception:  # keep the loop alive; the failure is logged
-            log.exception("periodic task failed")
+def _in_process_worker(state: AppState) -> Worker | None:
+    """The embedded development default runs the worker here (``worker_in_process``)."""
+    if not state.settings.runs_worker_in_process:
+        return None
+    worker = Worker(state)
+    worker.start()
+    return worker

@@ -29,7 +29,9 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve the IdP (uvicorn). The database must be migrated (``educonnect db upgrade``)."""
+    """Serve the IdP (uvicorn). The database must be migrated (``educonnect db upgrade``).
+    Background work (SMS, e-mails, back-channel logouts, periodic jobs) is done by
+    ``educonnect worker``; in development the server runs the worker in-process too."""
     import uvicorn
 
     settings = _settings()
@@ -184,10 +186,13 @@ def demo(as_json: bool) -> None:
 
 def _attach_groups() -> None:
     """Command groups owned by their packages (registry import, accounts, outbox, staff...)."""
-    from idp.accounts.cli import force_password_change_command, outbox_command
+    from idp.accounts.cli import force_password_change_command
     from idp.admin.cli import staff_group
     from idp.janitor import janitor_command
+    from idp.outbox.cli import outbox_command
     from idp.registry.cli import accounts_group, import_group
+    from idp.saml.cli import saml_group
+    from idp.worker.cli import worker_command
 
     accounts_group.add_command(force_password_change_command, "force-password-change")
     main.add_command(import_group, "import")
@@ -195,8 +200,7 @@ def _attach_groups() -> None:
     main.add_command(outbox_command, "outbox")
     main.add_command(staff_group, "staff")
     main.add_command(janitor_command, "janitor")
-    from idp.saml.cli import saml_group
-
+    main.add_command(worker_command, "worker")
     main.add_command(saml_group, "saml")
 
 

@@ -1,20 +1,21 @@
 """Housekeeping: delete what has served its purpose, and expire unused notification letters.
 
 ``run_janitor(state)`` is safe to run often and from several processes at once (each batch is
-a short transaction of its own, and deleting a row twice is harmless); the server runs it
-periodically and ``educonnect janitor`` runs it by hand. It returns how many rows each step
-touched.
+a short transaction of its own, and deleting a row twice is harmless); ``educonnect worker``
+runs it periodically (under a lease) and ``educonnect janitor`` runs it by hand. It returns
+how many rows each step touched.
 
 What goes, and when:
 - authorization codes: a day after they expired (they live a minute; used ones too);
 - grants (token families) and their refresh tokens: once expired; revoked access-token
   ``jti``s: once the token would have expired;
 - SSO sessions and throttle counters of the database stores: once expired;
-- one-time codes and e-mailed links: a day after expiry; development outbox: after 30 days;
-- back-channel logout jobs: 7 days after delivery, 30 days after being abandoned;
+- one-time codes and e-mailed links: a day after expiry;
+- outbox messages (SMS, e-mails, back-channel logouts): 30 days after they were sent or failed;
 - letters waiting to be printed: once expired; assistance tickets: after their retention;
 - accounts ``notified`` whose letter ran out become ``expired`` (audited one by one);
-- and the statistics snapshot of the académie dashboards is recomputed when 10 minutes old.
+- and the statistics snapshot of the académie dashboards is recomputed when 10 minutes old
+  (``snapshot=False`` leaves it to the worker's own job).
 """
 
 from __future__ import annotations
@@ -29,16 +30,10 @@ from sqlalchemy import ColumnElement, delete, insert, select, update
 from idp.accounts.journeys.models import EmailLink, OtpChallenge
 from idp.accounts.models import Account, AccountState
 from idp.admin.models import LetterBatch
-from idp.admin.stats import snapshot
+from idp.admin.stats import snapshot as stats_snapshot
 from idp.db import new_id
-from idp.messaging.models import OutboxMessage
-from idp.oidc.models import (
-    AuthorizationCode,
-    BackchannelLogout,
-    Grant,
-    RefreshToken,
-    RevokedAccessToken,
-)
+from idp.oidc.models import AuthorizationCode, Grant, RefreshToken, RevokedAccessToken
+from idp.outbox.models import Delivery, OutboxMessage
 from idp.security.models import AuditEvent, SsoSession, ThrottleCounter
 from idp.state import AppState
 from idp.support.models import SupportTicket
@@ -47,8 +42,6 @@ from idp.support.tickets import retention
 BATCH = 2000
 DAY = timedelta(days=1)
 OUTBOX_RETENTION = timedelta(days=30)
-DELIVERED_RETENTION = timedelta(days=7)
-ABANDONED_RETENTION = timedelta(days=30)
 
 
 def _purge(state: AppState, model, key, where: Callable[[], ColumnElement[bool]]) -> int:
@@ -107,7 +100,7 @@ def expire_letters(state: AppState) -> int:
             return total
 
 
-def run_janitor(state: AppState) -> dict[str, int]:
+def run_janitor(state: AppState, *, snapshot: bool = True) -> dict[str, int]:
     now = state.clock.now()
     ticket_age = retention(state.settings)
     counts = {
@@ -146,19 +139,9 @@ def run_janitor(state: AppState) -> dict[str, int]:
             state,
             OutboxMessage,
             OutboxMessage.id,
-            lambda: OutboxMessage.created_at < now - OUTBOX_RETENTION,
-        ),
-        "backchannel_jobs": _purge(
-            state,
-            BackchannelLogout,
-            BackchannelLogout.id,
             lambda: (
-                (BackchannelLogout.delivered_at < now - DELIVERED_RETENTION)
-                | (
-                    (BackchannelLogout.delivered_at.is_(None))
-                    & (BackchannelLogout.next_attempt_at > now + timedelta(days=365))
-                    & (BackchannelLogout.created_at < now - ABANDONED_RETENTION)
-                )
+                (OutboxMessage.state != Delivery.pending.value)
+                & (OutboxMessage.created_at < now - OUTBOX_RETENTION)
             ),
         ),
         "letter_batches": _purge(
@@ -171,9 +154,10 @@ def run_janitor(state: AppState) -> dict[str, int]:
             lambda: SupportTicket.updated_at < now - ticket_age,
         ),
         "accounts_expired": expire_letters(state),
-        # After the expiries, so that the académie dashboards count them.
-        "stats_snapshot_rows": snapshot.refresh_if_stale(state),
     }
+    if snapshot:
+        # After the expiries, so that the académie dashboards count them.
+        counts["stats_snapshot_rows"] = stats_snapshot.refresh_if_stale(state)
     return counts
 
 

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     mail_from: str = "EduConnect <ne-pas-repondre@educonnect.localhost>"
     sms_http_url: str | None = None
     sms_http_token: str | None = None
+    #: Whether ``educonnect serve`` also runs the worker (outbox delivery, periodic jobs) in
+    #: its own process. Unset: yes in ``development`` (``make run`` serves everything from one
+    #: command), no otherwise: run ``educonnect worker`` beside the servers.
+    worker_in_process: bool | None = None
 
     #: FranceConnect (upstream OIDC provider).
     franceconnect_enabled: bool = False
@@ -114,6 +118,12 @@ class Settings(BaseSettings):
     @cached_property
     def issuer_url(self) -> str:
         return self.issuer.rstrip("/")
+
+    @cached_property
+    def runs_worker_in_process(self) -> bool:
+        if self.worker_in_process is not None:
+            return self.worker_in_process
+        return self.env == "development"
 
     @cached_property
     def franceconnect_discovery(self) -> str | None:

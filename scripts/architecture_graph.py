@@ -23,6 +23,7 @@ BOXES = (
     "idp.oidc",
     "idp.registry",
     "idp.messaging",
+    "idp.outbox",
     "idp.worker",
     "idp.observability",
     "idp.demo",

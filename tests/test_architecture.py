@@ -21,6 +21,8 @@ CAPABILITIES = (
     "idp.registry",
     "idp.support",
     "idp.messaging",
+    "idp.outbox",
+    "idp.worker",
     "idp.demo",
     "idp.saml",
     "federation",

@@ -13,7 +13,9 @@ from idp.settings import REPO_ROOT
 
 
 @pytest.fixture
-def run(database_url, tmp_path, engine):  # engine: the tables are emptied after
+def run(database_url, tmp_path, engine):
+    # ``engine``: the tables are emptied after each command test (keys signed with this KEK
+    # must not outlive it and break the next test on the same database).
     env = {
         **os.environ,
         "EDUCONNECT_DATABASE_URL": database_url,

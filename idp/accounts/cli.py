@@ -1,6 +1,5 @@
 """Commands for the account journeys, attached by ``idp.cli``:
 
-- ``educonnect outbox [--json] [--limit N]``: the development outbox (``outbox_command``);
 - ``educonnect accounts force-password-change --school UAI | --academy NAME | --all
   [--changed-before YYYY-MM-DD] [--json]`` (``force_password_change_command``): the April 2024
   campaign, as a tool. Never-activated accounts, accounts without a password (FranceConnect
@@ -19,7 +18,6 @@ from sqlalchemy.orm import Session
 from idp.accounts.models import Account, AccountGuardian, AccountKind, AccountState
 from idp.clock import Clock
 from idp.db import make_engine, make_session_factory, transaction
-from idp.messaging.models import OutboxMessage
 from idp.registry.models import Guardianship, Pupil, School
 from idp.security.audit import Audit
 from idp.settings import Settings
@@ -27,47 +25,6 @@ from idp.settings import Settings
 
 def _echo_json(value) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
-
-
-@click.command("outbox")
-@click.option("--limit", default=20, show_default=True, type=int, help="How many messages.")
-@click.option("--json", "as_json", is_flag=True)
-def outbox_command(limit: int, as_json: bool) -> None:
-    """Show the latest SMS and e-mails of the development outbox."""
-    settings = Settings()
-    engine = make_engine(settings.database_url)
-    try:
-        with transaction(make_session_factory(engine)) as db:
-            rows = list(
-                db.scalars(
-                    select(OutboxMessage)
-                    .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id)
-                    .limit(limit)
-                )
-            )
-    finally:
-        engine.dispose()
-    messages = [
-        {
-            "channel": m.channel,
-            "to": m.recipient,
-            "subject": m.subject,
-            "body": m.body,
-            "template": m.template,
-            "created_at": m.created_at.isoformat(),
-        }
-        for m in rows
-    ]
-    if as_json:
-        _echo_json(messages)
-        return
-    if not messages:
-        click.echo("the outbox is empty")
-    for m in reversed(messages):
-        title = f" — {m['subject']}" if m["subject"] else ""
-        click.echo(f"[{m['created_at']}] {m['channel']} to {m['to']}{title}")
-        click.echo("  " + m["body"].strip().replace("\n", "\n  "))
-        click.echo()
 
 
 def _scope_ids(db: Session, school: str | None, academy: str | None):

@@ -1,106 +1,94 @@
-"""Delivery of SMS and e-mails behind two small interfaces.
+"""The gateways ``educonnect worker`` hands SMS and e-mails to (never a request thread).
 
-- ``outbox`` (development default): messages are stored in ``outbox_messages`` and shown at
-  ``/dev/outbox`` and by ``educonnect outbox``. Written in the caller's unit of work, so a
-  message exists exactly when the action that sent it committed.
+- ``outbox`` (development default): the development mailbox. "Delivering" is recording that
+  the message reached it: it stays readable at ``/dev/outbox`` and in ``educonnect outbox``.
 - ``smtp``: standard library ``smtplib``, plain SMTP to a relay (``smtp_host``/``smtp_port``).
-- ``http`` (SMS): a JSON ``POST`` to ``sms_http_url`` with a bearer token; network errors and
-  5xx answers are retried with a growing pause, a 4xx answer is final.
+- ``http`` (SMS): a JSON ``POST`` to ``sms_http_url`` with a bearer token.
 
-Gateways raise ``DeliveryError`` when a message could not be handed over.
+One call is one attempt: retries and back-off belong to the outbox (``idp.outbox.queue``), so a
+slow provider holds up a worker, not a person. Every attempt carries the outbox message id, so
+a receiver can tell a retry from a new message. Gateways raise ``DeliveryError`` when the
+message was not handed over; ``permanent`` when trying again cannot help (a 4xx answer, a
+refused recipient).
 """
 
 from __future__ import annotations
 
-import logging
 import smtplib
-import time
-from collections.abc import Sequence
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate, parseaddr
 from typing import Protocol
 
 import httpx
-from sqlalchemy.orm import Session, sessionmaker
 
-from idp.clock import Clock
-from idp.db import unit_of_work
-from idp.messaging.models import OutboxMessage
 from idp.settings import Settings
-
-log = logging.getLogger("educonnect.messaging")
 
 
 class DeliveryError(Exception):
     """The message could not be handed to the SMS provider or the mail relay."""
 
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+
 
 class SmsGateway(Protocol):
-    def send(self, number_e164: str, text: str, *, template: str | None = None) -> None:
+    #: Recorded as ``sent_via``; ``keeps_body``: the body is what people read there.
+    name: str
+    keeps_body: bool
+
+    def send(self, number_e164: str, text: str, *, message_id: str) -> None:
         """Hand one SMS to the provider. Raise ``DeliveryError`` on failure."""
 
 
 class MailGateway(Protocol):
-    def send(self, to: str, subject: str, text_body: str, *, template: str | None = None) -> None:
+    name: str
+    keeps_body: bool
+
+    def send(self, to: str, subject: str, text_body: str, *, message_id: str) -> None:
         """Hand one plain-text e-mail to the relay. Raise ``DeliveryError`` on failure."""
 
 
-# -- outbox --------------------------------------------------------------------------------------
-class Outbox:
-    """Stores messages instead of sending them (both channels)."""
+class DevMailbox:
+    """The development mailbox (both channels): the outbox row itself is the delivered copy."""
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
-        self._sessions = sessions
-        self._clock = clock
+    name = "dev-outbox"
+    keeps_body = True
 
-    def _store(
-        self, channel: str, to: str, subject: str | None, body: str, template: str | None
-    ) -> None:
-        with unit_of_work(self._sessions) as db:
-            db.add(
-                OutboxMessage(
-                    channel=channel,
-                    recipient=to,
-                    subject=subject,
-                    body=body,
-                    template=template,
-                    created_at=self._clock.now(),
-                )
-            )
-
-
-class OutboxSms(Outbox):
-    def send(self, number_e164: str, text: str, *, template: str | None = None) -> None:
-        self._store("sms", number_e164, None, text, template)
-
-
-class OutboxMail(Outbox):
-    def send(self, to: str, subject: str, text_body: str, *, template: str | None = None) -> None:
-        self._store("email", to, subject, text_body, template)
+    def send(self, *args: str, message_id: str) -> None:
+        return None
 
 
 # -- SMTP ----------------------------------------------------------------------------------------
 class SmtpMail:
+    name = "smtp"
+    keeps_body = False
+
     def __init__(self, host: str, port: int, sender: str, *, timeout: float = 10.0) -> None:
         self._host = host
         self._port = port
         self._sender = sender
         self._timeout = timeout
+        self._domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
 
-    def send(self, to: str, subject: str, text_body: str, *, template: str | None = None) -> None:
+    def send(self, to: str, subject: str, text_body: str, *, message_id: str) -> None:
         message = EmailMessage()
         message["From"] = self._sender
         message["To"] = to
         message["Subject"] = subject
         message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = make_msgid(
-            domain=parseaddr(self._sender)[1].rpartition("@")[2] or None
-        )
+        # The same Message-ID on every attempt: mail systems drop the duplicate of a retry.
+        message["Message-ID"] = f"<{message_id}@{self._domain}>"
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
         message.set_content(text_body)
         try:
             with smtplib.SMTP(self._host, self._port, timeout=self._timeout) as smtp:
                 smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise DeliveryError(f"SMTP refused the recipient: {exc}", permanent=True) from exc
+        except smtplib.SMTPResponseException as exc:
+            permanent = 500 <= exc.smtp_code < 600
+            raise DeliveryError(f"SMTP answered {exc.smtp_code}", permanent=permanent) from exc
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryError(
                 f"SMTP delivery to {self._host}:{self._port} failed: {exc}"
@@ -109,11 +97,11 @@ class SmtpMail:
 
 # -- HTTP SMS provider ---------------------------------------------------------------------------
 class HttpSms:
-    """``POST {url}`` with ``{"to": "+336…", "text": "…", "sender": "EduConnect"}``.
+    """``POST {url}`` with ``{"id": "…", "to": "+336…", "text": "…", "sender": "EduConnect"}``
+    and an ``Idempotency-Key`` header holding the same id."""
 
-    Three retries after the first try, pausing ``backoff[i]`` seconds before retry ``i``: an SMS
-    code that never arrives sends the person away, and providers' brief 5xx spells are common.
-    """
+    name = "http"
+    keeps_body = False
 
     def __init__(
         self,
@@ -121,43 +109,34 @@ class HttpSms:
         token: str | None,
         *,
         timeout: float = 5.0,
-        backoff: Sequence[float] = (0.5, 1.0, 2.0),
         sender: str = "EduConnect",
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._url = url
-        self._backoff = tuple(backoff)
         self._sender = sender
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._client = httpx.Client(timeout=timeout, headers=headers, transport=transport)
 
-    def send(self, number_e164: str, text: str, *, template: str | None = None) -> None:
-        body = {"to": number_e164, "text": text, "sender": self._sender}
-        last = "no attempt"
-        for attempt in range(len(self._backoff) + 1):
-            if attempt:
-                time.sleep(self._backoff[attempt - 1])
-            try:
-                response = self._client.post(self._url, json=body)
-            except httpx.HTTPError as exc:
-                last = f"{type(exc).__name__}: {exc}"
-                log.warning("SMS provider unreachable (try %d): %s", attempt + 1, last)
-                continue
-            if response.status_code < 300:
-                return
-            last = f"HTTP {response.status_code}"
-            if response.status_code < 500:
-                break  # the provider refused this message: retrying will not help
-            log.warning("SMS provider answered %s (try %d)", response.status_code, attempt + 1)
-        raise DeliveryError(f"SMS delivery failed: {last}")
+    def send(self, number_e164: str, text: str, *, message_id: str) -> None:
+        body = {"id": message_id, "to": number_e164, "text": text, "sender": self._sender}
+        try:
+            response = self._client.post(
+                self._url, json=body, headers={"Idempotency-Key": message_id}
+            )
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"SMS provider unreachable: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 300:
+            # A 4xx is the provider refusing this message; a 5xx is the provider's own trouble.
+            permanent = response.status_code < 500
+            raise DeliveryError(
+                f"SMS provider answered HTTP {response.status_code}", permanent=permanent
+            )
 
     def close(self) -> None:
         self._client.close()
 
 
-def make_gateways(
-    settings: Settings, sessions: sessionmaker[Session], clock: Clock
-) -> tuple[SmsGateway, MailGateway]:
+def make_gateways(settings: Settings) -> tuple[SmsGateway, MailGateway]:
     """The gateways the settings ask for (``sms_backend``, ``mail_backend``)."""
     sms: SmsGateway
     mail: MailGateway
@@ -166,9 +145,9 @@ def make_gateways(
             raise RuntimeError("EDUCONNECT_SMS_BACKEND=http needs EDUCONNECT_SMS_HTTP_URL")
         sms = HttpSms(settings.sms_http_url, settings.sms_http_token)
     else:
-        sms = OutboxSms(sessions, clock)
+        sms = DevMailbox()
     if settings.mail_backend == "smtp":
         mail = SmtpMail(settings.smtp_host, settings.smtp_port, settings.mail_from)
     else:
-        mail = OutboxMail(sessions, clock)
+        mail = DevMailbox()
     return sms, mail

@@ -1,35 +1,35 @@
-"""Messages people receive, rendered from templates and handed to the gateways.
+"""Messages people receive: rendered from templates and queued in the caller's transaction.
 
 Texts live in ``idp/web/templates/messages/`` (French): ``NAME.sms.txt`` for an SMS and
 ``NAME.mail.txt`` for an e-mail, whose ``subject`` block is the subject line and whose ``body``
 block is the text. Every template gets ``settings`` and ``issuer`` (the public base URL).
 
-A failed delivery is logged and audited, never raised: the pages that send messages must look
-the same whether or not a message went out (no account enumeration), and the person can always
-ask again.
+``messenger(state).sms(db, to, template, **ctx)`` and ``.mail(db, to, template, **ctx)`` only
+write an outbox row in ``db``: the message exists exactly when the action that sent it
+commits, and ``educonnect worker`` delivers it (``idp.worker.delivery``). A page that sends a
+message therefore looks the same whether or not the provider is up (no account enumeration,
+no waiting on a slow provider); a message that never left is visible to operators and to the
+assistance desk.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy.orm import Session
 
-from idp.messaging.gateways import DeliveryError, MailGateway, SmsGateway, make_gateways
+from idp.outbox.models import Channel
+from idp.outbox.queue import enqueue
 from idp.web.templating import TEMPLATES_DIR
 
 if TYPE_CHECKING:
     from idp.state import AppState
 
-log = logging.getLogger("educonnect.messaging")
-
 
 class Messenger:
-    def __init__(self, state: AppState, sms: SmsGateway, mail: MailGateway) -> None:
-        self._state = state
-        self.sms_gateway = sms
-        self.mail_gateway = mail
+    def __init__(self, state: AppState) -> None:
+        self._clock = state.clock
         # Plain text: no HTML escaping; a missing variable is a bug, not an empty string.
         self._env = Environment(
             loader=FileSystemLoader(TEMPLATES_DIR / "messages"),
@@ -50,38 +50,22 @@ class Messenger:
         body = "".join(tmpl.blocks["body"](ctx)).strip() + "\n"
         return subject, body
 
-    def sms(self, to: str, template: str, **context: Any) -> bool:
+    def sms(self, db: Session, to: str, template: str, **context: Any) -> str:
+        """Queue an SMS in ``db``'s transaction; return the message id."""
         text = self.render_sms(template, **context)
-        try:
-            self.sms_gateway.send(to, text, template=template)
-        except DeliveryError as exc:
-            self._failed("sms", template, exc)
-            return False
-        return True
+        return enqueue(db, self._clock.now(), Channel.sms, to, body=text, template=template).id
 
-    def mail(self, to: str, template: str, **context: Any) -> bool:
+    def mail(self, db: Session, to: str, template: str, **context: Any) -> str:
+        """Queue an e-mail in ``db``'s transaction; return the message id."""
         subject, body = self.render_mail(template, **context)
-        try:
-            self.mail_gateway.send(to, subject, body, template=template)
-        except DeliveryError as exc:
-            self._failed("email", template, exc)
-            return False
-        return True
-
-    def _failed(self, channel: str, template: str, exc: Exception) -> None:
-        log.error("%s %s not delivered: %s", channel, template, exc)
-        # The recipient is left out of the audit trail on purpose: it is personal data and
-        # the failure is about the provider, not the person.
-        with self._state.uow() as db:
-            self._state.audit.record(
-                db, "message.failed", detail={"channel": channel, "template": template}
-            )
+        return enqueue(
+            db, self._clock.now(), Channel.email, to, body=body, subject=subject, template=template
+        ).id
 
 
 def messenger(state: AppState) -> Messenger:
-    """The app's messenger, built from the settings on first use."""
+    """The app's messenger, built on first use."""
     found = state.extras.get("messenger")
     if found is None:
-        sms, mail = make_gateways(state.settings, state.sessions, state.clock)
-        found = state.extras["messenger"] = Messenger(state, sms, mail)
+        found = state.extras["messenger"] = Messenger(state)
     return found

@@ -1,14 +1,13 @@
-"""``/dev/outbox``: the latest stored messages, for developers (never in production, and only
-when a channel actually goes to the outbox)."""
+"""``/dev/outbox``: the development mailbox, for developers (never in production, and only when
+a channel actually goes to it). Queued messages show at once, with their delivery state."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
-from sqlalchemy import select
 from starlette.responses import Response
 
-from idp.deps import State
-from idp.messaging.models import OutboxMessage
+from idp.deps import ReadDb, State
+from idp.outbox import views
 from idp.settings import Settings
 
 router = APIRouter(include_in_schema=False)
@@ -17,20 +16,13 @@ LATEST = 50
 
 
 def outbox_enabled(settings: Settings) -> bool:
-    uses_outbox = settings.sms_backend == "outbox" or settings.mail_backend == "outbox"
-    return settings.env != "production" and uses_outbox
+    return bool(views.dev_channels(settings))
 
 
 @router.get("/dev/outbox")
-def outbox_page(request: Request, state: State) -> Response:
-    if not outbox_enabled(state.settings):
+def outbox_page(request: Request, state: State, db: ReadDb) -> Response:
+    channels = views.dev_channels(state.settings)
+    if not channels:
         raise HTTPException(404)
-    with state.sessions() as db:
-        messages = list(
-            db.scalars(
-                select(OutboxMessage)
-                .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id)
-                .limit(LATEST)
-            )
-        )
+    messages = views.latest(db, LATEST, channels=channels)
     return state.templates.render(request, "messages/outbox_page.html", {"messages": messages})

@@ -2,51 +2,57 @@
 ended session that registered a ``backchannel_logout_uri``.
 https://openid.net/specs/openid-connect-backchannel-1_0.html
 
-Deliveries are queued in the ending transaction and sent after the response (never blocking
-the person); failures are retried with exponential back-off by the periodic task of ``serve``
-(and ``educonnect janitor``), then given up and audited.
+Ending a session queues one outbox message per client (``enqueue``, in the ending
+transaction); ``educonnect worker`` delivers them with the outbox's retries and back-off.
+The token is signed at each attempt (``deliver``), never at enqueue: its two-minute lifetime
+must hold when it reaches the client, however late a retry comes. Each signing has a fresh
+``jti``; the outbox id, in the ``Idempotency-Key`` header, is what stays the same.
 """
 
 from __future__ import annotations
 
-import logging
 import secrets
-from datetime import timedelta
+from typing import Any
 
 import httpx
 from joserfc import jwt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idp.oidc.models import BackchannelLogout, Client
+from idp.oidc.models import Client
+from idp.outbox.models import Channel
+from idp.outbox.queue import Claim, Outcome
+from idp.outbox.queue import enqueue as enqueue_message
 from idp.security.stores import SessionData
 from idp.state import AppState
 
-log = logging.getLogger("educonnect.backchannel")
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
-MAX_ATTEMPTS = 8
+TEMPLATE = "backchannel_logout"
+#: The token's lifetime (spec §2.4: "a short time"); counted from each attempt.
+LIFETIME = 120
 TIMEOUT = 5.0
 
 
-def logout_token(state: AppState, client: Client, session: SessionData) -> str:
+def logout_token(state: AppState, payload: dict[str, Any]) -> str:
+    """Sign a logout token now for ``payload`` (``client_id``, ``sub``, ``sid``, ``alg``)."""
     now = state.clock.timestamp()
     claims = {
         "iss": state.settings.issuer_url,
-        "aud": client.client_id,
+        "aud": payload["client_id"],
         "iat": now,
-        "exp": now + 120,
+        "exp": now + LIFETIME,
         "jti": secrets.token_urlsafe(16),
-        "sub": state.tokens.subject(client, session.account_id),
-        "sid": session.sid,
+        "sub": payload["sub"],
+        "sid": payload["sid"],
         "events": {EVENT: {}},
     }
-    alg = client.id_token_signed_response_alg
+    alg = payload["alg"]
     key = state.keys.signing_key(alg)
     return jwt.encode({"alg": alg, "kid": key.kid, "typ": "logout+jwt"}, claims, key)
 
 
 def enqueue(state: AppState, db: Session, session: SessionData) -> int:
-    """Queue a logout token for each client of the session that asked for one."""
+    """Queue a logout for each client of the session that asked for one."""
     if not session.clients:
         return 0
     clients = db.scalars(
@@ -57,74 +63,42 @@ def enqueue(state: AppState, db: Session, session: SessionData) -> int:
     now = state.clock.now()
     count = 0
     for client in clients:
-        db.add(
-            BackchannelLogout(
-                client_id=client.client_id,
-                uri=client.backchannel_logout_uri,
-                logout_token=logout_token(state, client, session),
-                next_attempt_at=now,
-                created_at=now,
-            )
+        payload = {
+            "client_id": client.client_id,
+            "sub": state.tokens.subject(client, session.account_id),
+            "sid": session.sid,
+            "alg": client.id_token_signed_response_alg,
+        }
+        enqueue_message(
+            db,
+            now,
+            Channel.backchannel,
+            client.backchannel_logout_uri,
+            subject=client.client_id,
+            template=TEMPLATE,
+            payload=payload,
         )
         count += 1
     return count
 
 
-def deliver_due(state: AppState, limit: int = 100) -> int:
-    """Send every queued logout token whose time has come; return how many were delivered."""
-    now = state.clock.now()
-    with state.uow() as db:
-        due = list(
-            db.scalars(
-                select(BackchannelLogout)
-                .where(
-                    BackchannelLogout.delivered_at.is_(None),
-                    BackchannelLogout.next_attempt_at <= now,
-                )
-                .order_by(BackchannelLogout.next_attempt_at)
-                .limit(limit)
-            )
-        )
-        # Claim them by pushing their next attempt away, so two processes do not both send.
-        for job in due:
-            job.next_attempt_at = now + timedelta(seconds=60)
-    delivered = 0
-    with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as http:
-        for job in due:
-            error = _post(http, job)
-            with state.uow() as db:
-                row = db.get(BackchannelLogout, job.id)
-                if row is None:
-                    continue
-                row.attempts += 1
-                if error is None:
-                    row.delivered_at = state.clock.now()
-                    delivered += 1
-                    continue
-                row.last_error = error[:500]
-                if row.attempts >= MAX_ATTEMPTS:
-                    row.delivered_at = None
-                    row.next_attempt_at = state.clock.now() + timedelta(days=3650)
-                    state.audit.record(
-                        db,
-                        "backchannel.abandoned",
-                        client_id=row.client_id,
-                        detail={"error": row.last_error},
-                    )
-                    log.warning("back-channel logout to %s abandoned: %s", row.uri, error)
-                else:
-                    row.next_attempt_at = state.clock.now() + timedelta(
-                        seconds=30 * 2**row.attempts
-                    )
-                    log.info("back-channel logout to %s failed (%s), retrying", row.uri, error)
-    return delivered
-
-
-def _post(http: httpx.Client, job: BackchannelLogout) -> str | None:
+def deliver(state: AppState, http: httpx.Client, claim: Claim) -> Outcome:
+    """One attempt: sign a fresh token and POST it (spec §2.5: 200 or 204 is success)."""
+    if not claim.payload:
+        return Outcome(error="no logout payload", permanent=True)
+    token = logout_token(state, claim.payload)  # may read the keys: before the network call
     try:
-        response = http.post(job.uri, data={"logout_token": job.logout_token})
+        response = http.post(
+            claim.recipient,
+            data={"logout_token": token},
+            headers={"Idempotency-Key": claim.id, "Cache-Control": "no-store"},
+        )
     except httpx.HTTPError as exc:
-        return f"{type(exc).__name__}: {exc}"
+        return Outcome(error=f"{type(exc).__name__}: {exc}")
     if response.status_code in (200, 204):
-        return None
-    return f"HTTP {response.status_code}"
+        return Outcome(via="backchannel")
+    return Outcome(error=f"HTTP {response.status_code}")
+
+
+def http_client() -> httpx.Client:
+    return httpx.Client(timeout=TIMEOUT, follow_redirects=False)

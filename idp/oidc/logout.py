@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from authlib.common.urls import add_params_to_uri
-from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
@@ -84,14 +84,10 @@ LogoutParams = Annotated[dict[str, str], Depends(_logout_params)]
 
 @router.get("/logout", operation_id="end_session", response_class=Response)
 @router.post("/logout", operation_id="end_session_post", response_class=Response)
-def end_session_endpoint(
-    request: Request, state: State, db: Db, params: LogoutParams, background: BackgroundTasks
-) -> Response:
+def end_session_endpoint(request: Request, state: State, db: Db, params: LogoutParams) -> Response:
     """End-session endpoint: ``id_token_hint``, ``post_logout_redirect_uri``, ``state``,
     ``client_id``, ``logout_hint``, ``ui_locales``."""
-    response = _logout(state, db, request, params)
-    background.add_task(backchannel.deliver_due, state)
-    return response
+    return _logout(state, db, request, params)
 
 
 def _logout(state: AppState, db: Session, request: Request, params: dict) -> Response:

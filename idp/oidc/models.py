@@ -198,21 +198,3 @@ class SigningKey(Base):
     created_at: Mapped[datetime]
     retired_at: Mapped[datetime | None]
     publish_until: Mapped[datetime | None]
-
-
-class BackchannelLogout(Base):
-    """A logout token waiting to be delivered; retried with back-off, never blocking a user."""
-
-    __tablename__ = "backchannel_logouts"
-
-    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
-    client_id: Mapped[str] = mapped_column(
-        ForeignKey("oauth_clients.client_id", ondelete="CASCADE")
-    )
-    uri: Mapped[str] = mapped_column(String(500))
-    logout_token: Mapped[str] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
-    last_error: Mapped[str | None] = mapped_column(String(500))
-    delivered_at: Mapped[datetime | None]
-    created_at: Mapped[datetime]

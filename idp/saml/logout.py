@@ -5,9 +5,9 @@
     GET  /idp/profile/Logout               ends the SSO session (FrEduUrlRetour points here)
 
 A LogoutRequest must be signed by its SP. It ends the browser's SSO session — which queues the
-OpenID relying parties' back-channel logouts, as any logout does — and is answered with a
-signed LogoutResponse at the SP's SingleLogoutService. As on the SSO endpoints, a POSTed request
-is checked, sealed and finished on a same-site GET that carries the session cookie.
+OpenID relying parties' back-channel logouts in the outbox, as any logout does — and is
+answered with a signed LogoutResponse at the SP's SingleLogoutService. As on the SSO endpoints,
+a POSTed request is checked, sealed and finished on a same-site GET that carries the cookie.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter, Request
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.samlp import LogoutResponse
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
@@ -24,7 +24,6 @@ from starlette.responses import RedirectResponse, Response
 
 from idp.deps import Db, State
 from idp.i18n import _
-from idp.oidc import backchannel
 from idp.oidc.authorize import current_session
 from idp.oidc.interaction import Pending, clear_session_cookie
 from idp.oidc.logout import end_session
@@ -126,9 +125,8 @@ def _finish(state: AppState, db: Session, request: Request, pending: Pending) ->
 
 
 @router.get(SLO_REDIRECT)
-def slo_redirect(request: Request, state: State, db: Db, background: BackgroundTasks) -> Response:
+def slo_redirect(request: Request, state: State, db: Db) -> Response:
     q = request.query_params
-    background.add_task(backchannel.deliver_due, state)
     relay = q.get("RelayState", "")
     return _read(state, db, request, q.get("SAMLRequest"), relay, BINDING_HTTP_REDIRECT)
 
@@ -140,25 +138,21 @@ def slo_post(request: Request, state: State, db: Db, form: SamlForm) -> Response
 
 
 @router.get(FINISH)
-def slo_finish(
-    request: Request, state: State, db: Db, background: BackgroundTasks, auth: str | None = None
-) -> Response:
+def slo_finish(request: Request, state: State, db: Db, auth: str | None = None) -> Response:
     pending = state.interactions.open(auth)
     if pending is None or pending.params.get("slo") != "1":
         return state.templates.error_page(
             request, _("Déconnexion impossible"), _("La demande de déconnexion a expiré."), 400
         )
-    background.add_task(backchannel.deliver_due, state)
     return _finish(state, db, request, pending)
 
 
 @router.get(LOGOUT)
-def logout(request: Request, state: State, db: Db, background: BackgroundTasks) -> Response:
-    """End the SSO session (both protocols), then the OpenID back-channel logouts run."""
+def logout(request: Request, state: State, db: Db) -> Response:
+    """End the SSO session (both protocols); the OpenID back-channel logouts are queued."""
     found = current_session(state, db, request)
     if found is not None:
         end_session(state, db, found[0])
-    background.add_task(backchannel.deliver_due, state)
     response = RedirectResponse("/deconnexion", status_code=303)
     clear_session_cookie(response, state.settings)
     return response

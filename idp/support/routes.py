@@ -67,13 +67,14 @@ def _contact(state: AppState, request: Request, data: dict[str, str]) -> Respons
         return too_many(state, request, wait, "/assistance")
     with state.uow() as db:
         ticket = tickets.create_ticket(state, db, contact)
-    messenger(state).mail(
-        ticket.email,
-        "support_received",
-        name=ticket.name,
-        reference=ticket.reference,
-        category_label=tickets.CATEGORIES[ticket.category],
-    )
+        messenger(state).mail(
+            db,
+            ticket.email,
+            "support_received",
+            name=ticket.name,
+            reference=ticket.reference,
+            category_label=tickets.CATEGORIES[ticket.category],
+        )
     context = {"reference": ticket.reference, "email": ticket.email}
     return state.templates.render(request, "support/sent.html", context)
 

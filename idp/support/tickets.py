@@ -195,6 +195,7 @@ def answer(
         db.add(reply)
         if send:
             messenger(state).mail(
+                db,
                 ticket.email,
                 "support_reply",
                 name=ticket.name,

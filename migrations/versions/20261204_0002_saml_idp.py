@@ -1,7 +1,7 @@
 """SAML identity provider: service providers, keys, consents, replay cache
 
 Revision ID: 0002_saml
-Revises: 0001
+Revises: 20261204_outbox
 Create Date: 2026-12-04 18:40:33.309589
 """
 
@@ -14,7 +14,7 @@ import idp.db
 
 
 revision: str = '0002_saml'
-down_revision: str | None = '0001'
+down_revision: str | None = '20261204_outbox'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from idp.accounts.models import Account, AccountGuardian, AccountKind, AccountState
 from idp.db import transaction
-from idp.messaging.models import OutboxMessage
+from idp.outbox.models import OutboxMessage
 from idp.registry.identifiers import uai_check_letter
 from idp.registry.models import Guardian, Guardianship, Pupil, PupilStatus, School, Source
 from idp.state import AppState

@@ -12,15 +12,14 @@ from idp.accounts.journeys.models import EmailLink, OtpChallenge
 from idp.accounts.models import Account, AccountState
 from idp.admin.models import LetterBatch
 from idp.janitor import janitor_command, run_janitor
-from idp.messaging.models import OutboxMessage
 from idp.oidc.clients import ClientSpec, create_client
 from idp.oidc.models import (
     AuthorizationCode,
-    BackchannelLogout,
     Grant,
     RefreshToken,
     RevokedAccessToken,
 )
+from idp.outbox.models import OutboxMessage
 from idp.security.models import AuditEvent, SsoSession, ThrottleCounter
 from idp.support.models import SupportTicket, TicketStatus
 
@@ -115,32 +114,18 @@ def _seed(state, world) -> None:
                     expires_at=expires,
                 )
             )
-        db.add(OutboxMessage(channel="sms", recipient="+33600000000", body="x", created_at=old))
-        db.add(OutboxMessage(channel="sms", recipient="+33600000000", body="y", created_at=now))
-        db.add(
-            BackchannelLogout(
-                client_id="rp",
-                uri="x",
-                logout_token="t",
-                next_attempt_at=old,
-                delivered_at=now - timedelta(days=8),
-                created_at=old,
+        # Sent or failed a month ago: purged; still pending (no worker ran), or recent: kept.
+        for delivery, at in (("sent", old), ("failed", old), ("pending", old), ("sent", now)):
+            db.add(
+                OutboxMessage(
+                    channel="sms",
+                    recipient="+33600000000",
+                    body=None,
+                    state=delivery,
+                    next_attempt_at=at,
+                    created_at=at,
+                )
             )
-        )
-        db.add(
-            BackchannelLogout(
-                client_id="rp",
-                uri="x",
-                logout_token="t",
-                next_attempt_at=now + timedelta(days=3650),
-                created_at=old,
-            )
-        )
-        db.add(
-            BackchannelLogout(
-                client_id="rp", uri="x", logout_token="t", next_attempt_at=fresh, created_at=now
-            )
-        )
         for reference, updated in (("AS-OLD", old), ("AS-NEW", now)):
             db.add(
                 SupportTicket(
@@ -174,8 +159,7 @@ def test_purges_and_expires(state, world):
         "throttle_counters": 1,
         "otp_challenges": 1,
         "email_links": 1,
-        "outbox_messages": 1,
-        "backchannel_jobs": 2,
+        "outbox_messages": 2,
         "letter_batches": 1,
         "support_tickets": 1,
         "accounts_expired": 1,
@@ -192,11 +176,10 @@ def test_purges_and_expires(state, world):
         OtpChallenge,
         EmailLink,
         LetterBatch,
-        OutboxMessage,
-        BackchannelLogout,
         SupportTicket,
     ):
         assert _count(state, model) == 1, model
+    assert _count(state, OutboxMessage) == 2
     with state.uow() as db:
         assert db.get(Account, world.accounts["carl"]).state == AccountState.expired
         assert db.get(Account, world.accounts["bob"]).state == AccountState.notified

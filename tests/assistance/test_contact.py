@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from idp.messaging.models import OutboxMessage
+from idp.outbox.models import OutboxMessage
 from idp.support.models import SupportTicket, TicketReply, TicketStatus
 from idp.support.routes import TICKETS_PER_ADDRESS
 from tests.admin.helpers import A, C, add_staff, staff_login, text_of

@@ -16,7 +16,6 @@ from starlette.responses import Response
 from idp.accounts.journeys import common as journey
 from idp.accounts.journeys import email_links
 from idp.accounts.journeys.models import EmailLink
-from idp.accounts.journeys.sending import messages_in
 from idp.accounts.models import Account, AccountState, ActivationRoute
 from idp.deps import CheckedForm, Db, ReadDb, State
 from idp.i18n import _
@@ -33,10 +32,9 @@ CONFIRMED = _("Votre adresse électronique est confirmée et votre compte ÉduCo
 
 def send_link(state: AppState, db: Session, account: Account, email: str, token: str) -> None:
     url = email_links.url(state, "/activation/courriel", token)
-    with messages_in(db):
-        messenger(state).mail(
-            email, "activation_email", given_name=account.given_name, url=url, hours=24
-        )
+    messenger(state).mail(
+        db, email, "activation_email", given_name=account.given_name, url=url, hours=24
+    )
 
 
 def sent_page(state: AppState, request: Request, account: Account, email: str) -> Response:

@@ -35,7 +35,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from idp.accounts.journeys.models import OtpChallenge
-from idp.accounts.journeys.sending import messages_in
 from idp.security.sealing import derive_key
 from idp.state import AppState
 
@@ -139,8 +138,7 @@ def issue(
     )
     if deliver:
         send = messenger(state).mail if "@" in send_to else messenger(state).sms
-        with messages_in(db):
-            send(send_to, "otp", code=code, minutes=TTL_SECONDS // 60, purpose=purpose.value)
+        send(db, send_to, "otp", code=code, minutes=TTL_SECONDS // 60, purpose=purpose.value)
     return challenge.id
 
 

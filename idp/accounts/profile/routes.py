@@ -168,7 +168,7 @@ def _email(state: AppState, request: Request, raw: str) -> Response:
         token = email_links.create(state, db, email_links.EMAIL_CHANGE, account.id, email)
         url = email_links.url(state, "/compte/courriel/confirmer", token)
         messenger(state).mail(
-            email, "email_change", given_name=account.given_name, url=url, hours=24
+            db, email, "email_change", given_name=account.given_name, url=url, hours=24
         )
         state.audit.record(db, "email.change_requested", actor_account_id=account.id)
     text = (
@@ -219,7 +219,7 @@ def _email_confirm(state: AppState, request: Request, token: str | None) -> Resp
         )
         if previous and previous.lower() != link.email.lower():
             messenger(state).mail(
-                previous, "email_changed", given_name=account.given_name, new_email=link.email
+                db, previous, "email_changed", given_name=account.given_name, new_email=link.email
             )
     return journey.message(
         state,

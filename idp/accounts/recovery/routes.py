@@ -16,7 +16,6 @@ from starlette.responses import Response
 from idp.accounts.journeys import common as journey
 from idp.accounts.journeys import email_links, otp
 from idp.accounts.journeys.code_step import CodePage
-from idp.accounts.journeys.sending import messages_in
 from idp.accounts.models import Account
 from idp.accounts.passwords_policy import problems
 from idp.accounts.recovery import service as recovery
@@ -97,12 +96,11 @@ def forgot_username_submit(request: Request, state: State, db: Db, form: Checked
         return refused
     accounts = recovery.accounts_for_contact(db, contact)
     usernames = [a.username for a in accounts]
-    with messages_in(db):
-        if accounts and "@" in contact:
-            # To the address as confirmed, not as typed (the local part may differ in case).
-            messenger(state).mail(accounts[0].email, "forgot_username", usernames=usernames)
-        elif accounts:
-            messenger(state).sms(contact, "forgot_username", usernames=usernames)
+    if accounts and "@" in contact:
+        # To the address as confirmed, not as typed (the local part may differ in case).
+        messenger(state).mail(db, accounts[0].email, "forgot_username", usernames=usernames)
+    elif accounts:
+        messenger(state).sms(db, contact, "forgot_username", usernames=usernames)
     state.audit.record(
         db, "recovery.username_requested", ip=client_ip(request), detail={"found": len(usernames)}
     )
@@ -179,10 +177,9 @@ def _issue(
         if account is not None and where is not None:
             token = email_links.create(state, db, email_links.PASSWORD_RESET, account.id, where[1])
             url = email_links.url(state, "/mot-de-passe-oublie/lien", token)
-            with messages_in(db):
-                messenger(state).mail(
-                    where[1], "password_reset", username=account.username, url=url, minutes=30
-                )
+            messenger(state).mail(
+                db, where[1], "password_reset", username=account.username, url=url, minutes=30
+            )
         return otp.issue(
             state, db, otp.Purpose.recovery, "account:-", f"decoy:{username.lower()}", deliver=False
         )

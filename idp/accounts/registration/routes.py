@@ -17,7 +17,6 @@ from starlette.responses import Response
 from idp.accounts.journeys import common as journey
 from idp.accounts.journeys import otp
 from idp.accounts.journeys.code_step import CodePage
-from idp.accounts.journeys.sending import messages_in
 from idp.accounts.registration import steps as registration_steps
 from idp.accounts.registration.service import has_account, matching_guardians
 from idp.deps import CheckedForm, Db, State, client_ip
@@ -123,8 +122,7 @@ def _send_code(
     except otp.OtpRateLimited as exc:
         return journey.too_many(state, request, exc.retry_after, START)
     if existing:
-        with messages_in(db):
-            messenger(state).sms(mobile, "registration_existing")
+        messenger(state).sms(db, mobile, "registration_existing")
     state.audit.record(db, "registration.code_requested", ip=client_ip(request))
     data = {"ch": challenge, "m": mobile, "g": given, "f": family}
     return CODE_PAGE.sent(state, request, KIND, auth, data, resent=resent)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
@@ -22,6 +23,7 @@ from idp.admin.people import records as people
 from idp.admin.roles import Action
 from idp.admin.web import Ctx, form, guarded, render, signed_in
 from idp.deps import State
+from idp.outbox import views as outbox_views
 from idp.registry.models import Pupil
 from idp.state import AppState
 
@@ -157,6 +159,7 @@ def _person_page(
         elif ctx.staff.allows(Action.read, t.school.uai, t.school.academy, AccountKind.guardian):
             guardians = people.guardians_of(db, person_id)
         school = t.school
+        deliveries = _deliveries(db, ctx, t, kind)
     allowed = {
         slug: ctx.staff.allows(action, school.uai, school.academy, kind)
         for slug, (_, action, _) in ACTIONS.items()
@@ -179,10 +182,22 @@ def _person_page(
         "error": error,
         "identifier": identifier,
         "is_pupil": isinstance(t.person, Pupil),
+        "deliveries": deliveries,
     }
     return render(
         state, request, ctx, "person.html", context, status=status, current="/admin/personnes"
     )
+
+
+def _deliveries(db: Session, ctx: Ctx, t: actions.Target, kind: AccountKind):
+    """The family's messages and how they went, for the assistance desk (an SMS that never
+    left is a support case); None for staff who do not run the desk."""
+    if not ctx.staff.allows(Action.tickets, t.school.uai, t.school.academy, kind):
+        return None
+    addresses = [getattr(t.person, "mobile", None), getattr(t.person, "email", None)]
+    if t.account is not None:
+        addresses += [t.account.email, t.account.phone_number]
+    return outbox_views.for_addresses(db, addresses)
 
 
 @router.post("/admin/eleves/{person_id}/{verb}")
