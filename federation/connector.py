@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
+from idp.i18n import _
+
 _BIRTHDATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -39,16 +41,16 @@ class FranceConnectErrorCode:
     UNAVAILABLE = "unavailable"
 
 
-MESSAGE_UNAVAILABLE = (
+MESSAGE_UNAVAILABLE = _(
     "FranceConnect est momentanément indisponible. Réessayez dans quelques minutes."
 )
-MESSAGE_ACCESS_DENIED = (
+MESSAGE_ACCESS_DENIED = _(
     "Vous avez annulé la connexion avec FranceConnect. Vous pouvez réessayer ou vous "
     "connecter avec votre identifiant ÉduConnect."
 )
-MESSAGE_RESTART = "La connexion avec FranceConnect n'a pas abouti. Veuillez recommencer."
-MESSAGE_EXPIRED = "La connexion avec FranceConnect a expiré. Veuillez recommencer."
-MESSAGE_UNVERIFIED = (
+MESSAGE_RESTART = _("La connexion avec FranceConnect n'a pas abouti. Veuillez recommencer.")
+MESSAGE_EXPIRED = _("La connexion avec FranceConnect a expiré. Veuillez recommencer.")
+MESSAGE_UNVERIFIED = _(
     "La réponse de FranceConnect n'a pas pu être vérifiée. Veuillez recommencer ; si le "
     "problème persiste, contactez l'assistance."
 )

@@ -127,8 +127,11 @@ class FranceConnectConnector:
         return f"{self._provider.metadata().authorization_endpoint}?{urlencode(params)}"
 
     def logout_url(self, id_token: str, state: str) -> str:
-        """Where to send the browser to end the FranceConnect session."""
-        endpoint = self._provider.metadata().end_session_endpoint
+        """Where to send the browser to end the FranceConnect session.
+
+        Called while the IdP ends its own session (in a transaction): a discovery document
+        already fetched, even past its TTL, is used rather than waiting on FranceConnect."""
+        endpoint = self._provider.metadata(stale_ok=True).end_session_endpoint
         if endpoint is None:
             raise FranceConnectError(
                 _CODE.UNAVAILABLE, MESSAGE_UNAVAILABLE, "no end_session_endpoint"

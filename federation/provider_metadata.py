@@ -62,9 +62,12 @@ class ProviderCache:
         self._metadata: tuple[float, ProviderMetadata] | None = None
         self._keys: tuple[float, KeySet] | None = None
 
-    def metadata(self) -> ProviderMetadata:
+    def metadata(self, *, stale_ok: bool = False) -> ProviderMetadata:
+        """The discovery document, fetched when missing or older than the TTL; ``stale_ok``:
+        any copy already fetched will do (no network call unless there is none)."""
         with self._lock:
-            if self._metadata is None or self._metadata[0] <= self._now():
+            expired = self._metadata is not None and self._metadata[0] <= self._now()
+            if self._metadata is None or (expired and not stale_ok):
                 try:
                     self._metadata = (self._now() + self._ttl, self._fetch_metadata())
                 except FranceConnectError:

@@ -10,6 +10,7 @@ pool); what must be awaited (the form) is read by an ``async`` dependency before
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -26,6 +27,7 @@ async def get_state(request: Request) -> AppState:
     return request.app.state.idp
 
 
+@asynccontextmanager
 async def request_transaction(factory: sessionmaker[Session]) -> AsyncIterator[Session]:
     """The session is made here, on the event loop: it touches the database only when the
     endpoint first uses it (in the thread pool). Ending it is I/O, so it goes to the thread pool
@@ -49,13 +51,15 @@ async def _end(session: Session, *, commit: bool) -> None:
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
     """One read-write transaction per request: committed when the endpoint returns."""
-    async for session in request_transaction(request.app.state.idp.sessions):
+    # ``async with``, not ``async for``: an exception thrown into this generator must reach
+    # the transaction (an ``async for`` would leave it suspended, its transaction open).
+    async with request_transaction(request.app.state.idp.sessions) as session:
         yield session
 
 
 async def get_read_db(request: Request) -> AsyncIterator[Session]:
     """One read-only transaction per request (a promise not to write)."""
-    async for session in request_transaction(request.app.state.idp.read_sessions):
+    async with request_transaction(request.app.state.idp.read_sessions) as session:
         yield session
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 from idp.accounts.passwords import Passwords
 from idp.clock import Clock
 from idp.db import make_engine, make_session_factory
+from idp.messaging.messenger import Messenger
 from idp.oidc.endpoints import register_all
 from idp.oidc.interaction import Interactions
 from idp.oidc.keys import KeyManager
 from idp.oidc.server import Server
 from idp.oidc.tokens import TokenService
+from idp.saml.wiring import make_saml
 from idp.security.audit import Audit
 from idp.security.sealing import Seals
 from idp.security.stores import make_stores
@@ -47,4 +49,6 @@ def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
         audit=audit,
         interactions=Interactions(seals.browser("interaction")),
         seals=seals,
+        messenger=Messenger(settings, clock),
+        saml=make_saml(settings, sessions, clock, seals),
     )

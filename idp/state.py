@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,11 +13,14 @@ from idp.clock import Clock
 from idp.settings import Settings
 
 if TYPE_CHECKING:
+    from federation.franceconnect import FranceConnectConnector
     from idp.accounts.passwords import Passwords
+    from idp.messaging.messenger import Messenger
     from idp.oidc.interaction import Interactions
     from idp.oidc.keys import KeyManager
     from idp.oidc.server import Server
     from idp.oidc.tokens import TokenService
+    from idp.saml.wiring import Saml
     from idp.security.audit import Audit
     from idp.security.sealing import Seals
     from idp.security.stores import Stores
@@ -40,7 +44,13 @@ class AppState:
     audit: Audit
     interactions: Interactions
     seals: Seals
-    extras: dict[str, Any] = field(default_factory=dict)
+    messenger: Messenger
+    #: The SAML identity provider's keys and pysaml2 server (``idp.saml.wiring``).
+    saml: Saml
+    #: The FranceConnect client and the hook that sends /logout through FranceConnect's
+    #: logout, when FranceConnect is on (``idp.accounts.franceconnect.wiring``).
+    franceconnect: FranceConnectConnector | None = None
+    upstream_logout: Callable[[dict, str], str | None] | None = None
 
     def uow(self, *, readonly: bool = False):
         """A unit of work: commits when the block ends normally, rolls back otherwise."""

@@ -76,7 +76,6 @@ def _is_within(module: str, prefixes: tuple[str, ...]) -> bool:
     return any(module == p or module.startswith(p + ".") for p in prefixes)
 
 
-@pytest.mark.xfail(strict=True, reason="franceconnect routes <-> link_routes <-> wiring: in work")
 def test_no_import_cycle(graph):
     assert _cycles(graph) == []
 

@@ -29,6 +29,7 @@ from federation.simulator.pages import (
 )
 from federation.simulator.store import AuthorizationRequest, Grant, SimulatorState
 from federation.simulator.tokens import ACR_VALUES
+from idp.i18n import _
 
 router = APIRouter()
 
@@ -54,33 +55,34 @@ def validate_authorize(sim: SimulatorState, params: Mapping[str, str]) -> Author
     later error can ever be reported to an unverified address."""
     client = sim.clients.get(params.get("client_id", ""))
     if client is None:
-        raise _bad("Le fournisseur de service (client_id) est inconnu.")
+        raise _bad(_("Le fournisseur de service (client_id) est inconnu."))
     redirect_uri = params.get("redirect_uri", "")
     if redirect_uri not in client.redirect_uris:
         raise _bad(
-            "L'adresse de retour (redirect_uri) n'est pas déclarée pour ce fournisseur de service."
+            _(
+                "L'adresse de retour (redirect_uri) n'est pas déclarée pour ce fournisseur de "
+                "service."
+            )
         )
     if params.get("response_type") != "code":
-        raise _bad("Le paramètre response_type doit valoir « code ».")
+        raise _bad(_("Le paramètre response_type doit valoir « code »."))
     scopes = tuple(dict.fromkeys(params.get("scope", "").split()))
     if "openid" not in scopes:
-        raise _bad("Le paramètre scope doit contenir « openid ».")
+        raise _bad(_("Le paramètre scope doit contenir « openid »."))
     requested_acrs = params.get("acr_values", "").split()
     acr = next((value for value in requested_acrs if value in ACR_VALUES), None)
     if acr is None:
-        raise _bad("Le paramètre acr_values est obligatoire et doit demander le niveau eidas1.")
+        raise _bad(_("Le paramètre acr_values est obligatoire et doit demander le niveau eidas1."))
     state = params.get("state", "")
     if not state:
-        raise _bad("Le paramètre state est obligatoire.")
+        raise _bad(_("Le paramètre state est obligatoire."))
     nonce = params.get("nonce", "")
     if len(nonce) < MIN_NONCE_LENGTH:
-        raise _bad(
-            f"Le paramètre nonce est obligatoire et doit compter au moins "
-            f"{MIN_NONCE_LENGTH} caractères."
-        )
+        message = _("Le paramètre nonce est obligatoire et doit compter au moins %(n)s caractères.")
+        raise _bad(message % {"n": MIN_NONCE_LENGTH})
     prompt = params.get("prompt")
     if prompt is not None and not set(prompt.split()) <= _PROMPTS:
-        raise _bad("La valeur du paramètre prompt n'est pas prise en charge.")
+        raise _bad(_("La valeur du paramètre prompt n'est pas prise en charge."))
     return AuthorizationRequest(
         client_id=client.client_id,
         redirect_uri=redirect_uri,
@@ -99,9 +101,9 @@ def _amr_requested(raw_claims: str | None) -> bool:
     try:
         claims = json.loads(raw_claims)
     except ValueError:
-        raise _bad("Le paramètre claims n'est pas un objet JSON valide.") from None
+        raise _bad(_("Le paramètre claims n'est pas un objet JSON valide.")) from None
     if not isinstance(claims, dict):
-        raise _bad("Le paramètre claims n'est pas un objet JSON valide.")
+        raise _bad(_("Le paramètre claims n'est pas un objet JSON valide."))
     id_token_claims = claims.get("id_token")
     return isinstance(id_token_claims, dict) and "amr" in id_token_claims
 
@@ -146,11 +148,11 @@ async def submit_interaction(request: Request, interaction_id: str) -> Response:
     token = form.get("csrf_token")
     if not isinstance(token, str) or not hmac.compare_digest(token, authorization.csrf_token):
         return render_error(
-            SimulatorPageError(ERROR_FORBIDDEN, "La demande n'a pas pu être vérifiée.", 403)
+            SimulatorPageError(ERROR_FORBIDDEN, _("La demande n'a pas pu être vérifiée."), 403)
         )
     identity_key = form.get("identity")
     if form.get("action") != "cancel" and identity_key not in IDENTITIES_BY_KEY:
-        return render_error(_bad("Choisissez une des identités proposées."))
+        return render_error(_bad(_("Choisissez une des identités proposées.")))
     # Pop only now: a forged or incomplete post must not burn the user's interaction.
     if sim.interactions.pop(interaction_id) is None:
         return render_error(_expired())
@@ -175,8 +177,10 @@ async def submit_interaction(request: Request, interaction_id: str) -> Response:
 def _expired() -> SimulatorPageError:
     return SimulatorPageError(
         ERROR_NOT_FOUND,
-        "La demande de connexion a expiré ou est introuvable. "
-        "Recommencez depuis le site du service en ligne.",
+        _(
+            "La demande de connexion a expiré ou est introuvable. "
+            "Recommencez depuis le site du service en ligne."
+        ),
         404,
     )
 
@@ -189,17 +193,19 @@ async def end_session(request: Request) -> Response:
     params = request.query_params
     claims = sim.signer.verify(params.get("id_token_hint", ""))
     if claims is None or claims.get("iss") != sim.issuer:
-        return render_error(_bad("Le paramètre id_token_hint est absent ou invalide."))
+        return render_error(_bad(_("Le paramètre id_token_hint est absent ou invalide.")))
     client = sim.clients.get(str(claims.get("aud", "")))
     target = params.get("post_logout_redirect_uri", "")
     if client is None or target not in client.post_logout_redirect_uris:
         return render_error(
             _bad(
-                "L'adresse de retour après déconnexion (post_logout_redirect_uri) est absente "
-                "ou n'est pas déclarée pour ce fournisseur de service."
+                _(
+                    "L'adresse de retour après déconnexion (post_logout_redirect_uri) est "
+                    "absente ou n'est pas déclarée pour ce fournisseur de service."
+                )
             )
         )
     state = params.get("state", "")
     if not state:
-        return render_error(_bad("Le paramètre state est obligatoire."))
+        return render_error(_bad(_("Le paramètre state est obligatoire.")))
     return RedirectResponse(_with_query(target, {"state": state}), status_code=303)

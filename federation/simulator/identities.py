@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from idp.i18n import _
+
 
 @dataclass(frozen=True, slots=True)
 class TestIdentity:
@@ -61,7 +63,7 @@ IDENTITIES: tuple[TestIdentity, ...] = (
         birthcountry="99100",
         email="camille.martin@example.fr",
         preferred_username="",
-        description="Responsable légale connue de l'établissement de démonstration",
+        description=_("Responsable légale connue de l'établissement de démonstration"),
     ),
     TestIdentity(
         key="karim-benali",
@@ -74,7 +76,7 @@ IDENTITIES: tuple[TestIdentity, ...] = (
         birthcountry="99100",
         email="karim.benali@example.fr",
         preferred_username="",
-        description="Responsable légal connu de l'établissement de démonstration",
+        description=_("Responsable légal connu de l'établissement de démonstration"),
     ),
     TestIdentity(
         key="jean-dupont",
@@ -88,7 +90,7 @@ IDENTITIES: tuple[TestIdentity, ...] = (
         birthcountry="99350",  # Maroc
         email="jean.dupont@example.fr",
         preferred_username="",
-        description="Inconnu de l'annuaire (né à l'étranger, date présumée)",
+        description=_("Inconnu de l'annuaire (né à l'étranger, date présumée)"),
     ),
     TestIdentity(
         key="lucie-bernard",
@@ -101,7 +103,7 @@ IDENTITIES: tuple[TestIdentity, ...] = (
         birthcountry="99100",
         email="lucie.bernard@example.fr",
         preferred_username="MOREAU",
-        description="Inconnue de l'annuaire (nom d'usage différent)",
+        description=_("Inconnue de l'annuaire (nom d'usage différent)"),
     ),
 )
 

@@ -1,15 +1,21 @@
-"""Opening an SSO session after a successful authentication."""
+"""Opening an SSO session after a successful authentication, and going on from there."""
 
 from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 
 from idp.accounts.models import Account
+from idp.accounts.steps import required_step
 from idp.deps import client_ip
+from idp.oidc.authorize import authorize, current_session
+from idp.oidc.interaction import set_session_cookie
+from idp.oidc.logout import end_session
 from idp.security.stores import SessionData
 from idp.state import AppState
 
@@ -41,3 +47,35 @@ def open_session(
         ip=client_ip(request),
     )
     return state.stores.sessions.create(db, data), data
+
+
+def sign_in(
+    state: AppState,
+    db: Session,
+    request: Request,
+    account: Account,
+    auth: str | None,
+    amr: list[str],
+    acr: str = ACR_BASIC,
+    upstream: dict | None = None,
+) -> Response:
+    """Open the session (replacing this browser's previous one), then go where the person
+    must: a required step, the pending authorization (``auth``), or "Mon compte"."""
+    previous = current_session(state, db, request)
+    if previous is not None:
+        end_session(state, db, previous[0])
+    token, session = open_session(state, db, request, account, amr=amr, acr=acr, upstream=upstream)
+    pending = state.interactions.open(auth)
+    if pending is not None:
+        # This login satisfies prompt=login / max_age, even after a required step.
+        pending.login_at = session.auth_time
+    step = required_step(account, session)
+    if step:
+        query = urlencode({"auth": state.interactions.seal(pending)}) if pending else ""
+        response: Response = RedirectResponse(step + (f"?{query}" if query else ""), 303)
+    elif pending is not None:
+        response = authorize(state, db, request, pending, token)
+    else:
+        response = RedirectResponse("/compte", status_code=303)
+    set_session_cookie(response, state.settings, token)
+    return response

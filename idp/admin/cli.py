@@ -17,6 +17,7 @@ from sqlalchemy import select
 from idp.accounts.models import Account, AccountKind
 from idp.admin.roles import Role
 from idp.admin.staff.service import StaffError, StaffSpec, create_staff, reset_second_factor
+from idp.db import transaction
 
 
 def _state():
@@ -46,7 +47,7 @@ def staff_group() -> None:
 @click.option("--family-name", required=True)
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--school", "schools", multiple=True, help="UAI (director, delegate); repeatable.")
-@click.option("--academy", default="", help="Académie (academy assistance).")
+@click.option("--academy", default="", help="Academy name (role academy).")
 @click.option("--email")
 @click.option("--json", "as_json", is_flag=True)
 def staff_create(username, given_name, family_name, role, schools, academy, email, as_json) -> None:
@@ -55,7 +56,7 @@ def staff_create(username, given_name, family_name, role, schools, academy, emai
     state = _state()
     spec = StaffSpec(username, given_name, family_name, Role(role), list(schools), academy, email)
     try:
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             account, password = create_staff(state, db, spec)
     except StaffError as exc:
         raise click.UsageError(str(exc)) from None
@@ -71,7 +72,7 @@ def staff_reset_totp(username: str, as_json: bool) -> None:
     """Forget a staff member's authenticator app (lost phone): the next login enrols again."""
     state = _state()
     try:
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             account = db.scalar(
                 select(Account).where(
                     Account.username == username.lower(), Account.kind == AccountKind.staff

@@ -13,7 +13,9 @@ from idp.accounts.models import Account
 from idp.admin.models import StaffTotp
 from idp.admin.roles import Role
 from idp.admin.staff.service import StaffSpec, create_staff
+from idp.db import transaction
 from idp.demo.registry import COLLEGE_UAI, ECOLE_UAI
+from idp.i18n import _
 from idp.registry.models import School
 from idp.security.sealing import derive_key
 from idp.state import AppState
@@ -30,10 +32,10 @@ def demo_totp_secret(state: AppState, username: str) -> str:
 
 
 def _ensure(state: AppState, spec: StaffSpec) -> None:
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         account = db.scalar(select(Account).where(Account.username == spec.username))
         if account is None:
-            account, _ = create_staff(state, db, spec)
+            account, _password = create_staff(state, db, spec)
         account.password_hash = state.passwords.hash(PASSWORD)
         account.force_password_change = False
         secret = demo_totp_secret(state, spec.username)
@@ -48,7 +50,7 @@ def _ensure(state: AppState, spec: StaffSpec) -> None:
 def seed_demo_staff(state: AppState) -> list[dict]:
     """Create (or refresh) the demo staff; return their logins for ``educonnect demo``."""
     academy = state.settings.academy_name
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         # The demo exports carry no académie; the assistance's scope needs one.
         db.execute(
             update(School)
@@ -60,9 +62,10 @@ def seed_demo_staff(state: AppState) -> list[dict]:
     )
     _ensure(state, StaffSpec(ASSISTANCE, "Marc", "LAMBERT", Role.academy, academy=academy))
     logins = []
+    director = _("directrice du collège et de l'école de démo (%(college)s, %(ecole)s)")
     for username, note in (
-        (DIRECTOR, f"directrice du collège et de l'école de démo ({COLLEGE_UAI}, {ECOLE_UAI})"),
-        (ASSISTANCE, f"assistance de l'académie ({academy})"),
+        (DIRECTOR, director % {"college": COLLEGE_UAI, "ecole": ECOLE_UAI}),
+        (ASSISTANCE, _("assistance de l'académie (%(academy)s)") % {"academy": academy}),
     ):
         secret = demo_totp_secret(state, username)
         logins.append(
@@ -71,7 +74,8 @@ def seed_demo_staff(state: AppState) -> list[dict]:
                 "username": username,
                 "password": PASSWORD,
                 "state": "active",
-                "note": f"{note} ; /admin ; clé TOTP {secret}",
+                "note": _("%(note)s ; /admin ; clé TOTP %(secret)s")
+                % {"note": note, "secret": secret},
                 "totp_secret": secret,
             }
         )

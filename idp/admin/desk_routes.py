@@ -14,19 +14,20 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from idp.accounts.journeys.models import LinkReport, LinkReportStatus
+from idp.admin.audit import StaffAudit
 from idp.admin.labels import EVENT_LABELS
 from idp.admin.people import records as people
 from idp.admin.roles import Action, Staff
 from idp.admin.stats import figures as stats
-from idp.admin.web import form, guarded, render, signed_in
-from idp.deps import State
+from idp.admin.web import guarded, render, signed_in
+from idp.deps import CheckedForm, Db, ReadDb, State
 from idp.registry.identifiers import parse_date
-from idp.registry.models import Guardian, Pupil
+from idp.registry.models import Guardian, Pupil, School
 from idp.security.models import AuditEvent
+from idp.state import AppState
 
 router = APIRouter(include_in_schema=False)
 JOURNAL_PAGE = 100
@@ -34,22 +35,21 @@ JOURNAL_PAGE = 100
 
 @router.get("/admin")
 @guarded
-def home(request: Request, state: State) -> Response:
-    ctx = signed_in(state, request)
+def home(request: Request, state: State, db: ReadDb) -> Response:
+    ctx = signed_in(state, db, request)
     now = state.clock.now()
-    with state.uow(readonly=True) as db:
-        schools = people.schools(db, ctx.staff)
-        rows = (
-            stats.per_school(db, now, lambda col: ctx.staff.schools_condition(Action.read, col))
-            if len(schools) <= 10
-            else []
-        )
-        open_reports = (
-            _reports_query(ctx.staff, LinkReportStatus.open).with_only_columns(func.count())
-            if ctx.staff.can(Action.reports)
-            else None
-        )
-        reports = db.scalar(open_reports) if open_reports is not None else 0
+    schools = people.schools(db, ctx.staff)
+    rows = (
+        stats.per_school(db, now, lambda col: ctx.staff.schools_condition(Action.read, col))
+        if len(schools) <= 10
+        else []
+    )
+    open_reports = (
+        _reports_query(ctx.staff, LinkReportStatus.open).with_only_columns(func.count())
+        if ctx.staff.can(Action.reports)
+        else None
+    )
+    reports = db.scalar(open_reports) if open_reports is not None else 0
     context = {"schools": schools, "rows": rows, "reports": reports, "school_count": len(schools)}
     return render(state, request, ctx, "home.html", context, current="/admin")
 
@@ -78,37 +78,35 @@ def report_rows(db: Session, staff: Staff, status: LinkReportStatus | None) -> l
 @router.get("/admin/signalements")
 @guarded
 def reports_page(
-    request: Request, state: State, statut: str = "open", fait: str | None = None
+    request: Request, state: State, db: ReadDb, statut: str = "open", fait: str | None = None
 ) -> Response:
-    ctx = signed_in(state, request, Action.reports)
+    ctx = signed_in(state, db, request, Action.reports)
     status = LinkReportStatus(statut) if statut in LinkReportStatus.__members__ else None
-    with state.uow(readonly=True) as db:
-        rows = report_rows(db, ctx.staff, status)
+    rows = report_rows(db, ctx.staff, status)
     context = {"rows": rows, "status": statut, "done": fait == "1"}
     return render(state, request, ctx, "reports.html", context, current="/admin/signalements")
 
 
 @router.post("/admin/signalements/{report_id}")
 @guarded
-async def report_decide(request: Request, state: State, report_id: str) -> Response:
-    data = await form(request)
-    # The database work runs in the thread pool, never on the event loop.
-    return await run_in_threadpool(_report_decide, state, request, report_id, data)
-
-
-@guarded
-def _report_decide(state, request: Request, report_id: str, data) -> Response:
-    ctx = signed_in(state, request, Action.reports)
-    decision = data.get("decision", "")
+def report_decide(
+    request: Request, state: State, db: Db, form: CheckedForm, report_id: str
+) -> Response:
+    ctx = signed_in(state, db, request, Action.reports)
+    decision = form.get("decision", "")
     if decision not in (LinkReportStatus.confirmed, LinkReportStatus.dismissed):
         raise HTTPException(400)
-    with state.uow() as db:
-        resolve_report(state, db, ctx.staff, report_id, LinkReportStatus(decision), ctx.ip)
+    resolve_report(state, db, ctx.staff, report_id, LinkReportStatus(decision), ctx.ip)
     return RedirectResponse("/admin/signalements?fait=1", status_code=303)
 
 
 def resolve_report(
-    state, db: Session, staff: Staff, report_id: str, decision: LinkReportStatus, ip: str | None
+    state: AppState,
+    db: Session,
+    staff: Staff,
+    report_id: str,
+    decision: LinkReportStatus,
+    ip: str | None,
 ) -> LinkReport:
     """Mark a report handled (shared with the API); 404 outside the staff member's schools."""
     report = db.get(LinkReport, report_id)
@@ -119,23 +117,18 @@ def resolve_report(
     before = report.status.value
     report.status = decision
     report.resolved_at = state.clock.now()
-    state.audit.record(
-        db,
+    StaffAudit(state, db, staff, ip).record(
         "admin.report.resolved",
-        actor_account_id=staff.account_id,
-        actor_role=staff.role.value,
-        target_type="link_report",
-        target_id=report.id,
-        school_uai=report.school_uai,
-        ip=ip,
-        detail={"before": {"status": before}, "after": {"status": decision.value}},
+        "link_report",
+        report.id,
+        report.school_uai,
+        before={"status": before},
+        after={"status": decision.value},
     )
     return report
 
 
 def _academy(db: Session, uai: str) -> str | None:
-    from idp.registry.models import School
-
     school = db.get(School, uai)
     return school.academy if school else None
 
@@ -174,8 +167,8 @@ def journal_query(
 
 @router.get("/admin/journal")
 @guarded
-def journal_page(request: Request, state: State) -> Response:
-    ctx = signed_in(state, request, Action.audit)
+def journal_page(request: Request, state: State, db: ReadDb) -> Response:
+    ctx = signed_in(state, db, request, Action.audit)
     q = request.query_params
     try:
         page = max(1, int(q.get("page", "1")))
@@ -188,14 +181,13 @@ def journal_page(request: Request, state: State) -> Response:
         q.get("du", ""),
         q.get("au", ""),
     )
-    with state.uow(readonly=True) as db:
-        events = list(
-            db.scalars(
-                query.order_by(AuditEvent.at.desc(), AuditEvent.id)
-                .limit(JOURNAL_PAGE + 1)
-                .offset((page - 1) * JOURNAL_PAGE)
-            )
+    events = list(
+        db.scalars(
+            query.order_by(AuditEvent.at.desc(), AuditEvent.id)
+            .limit(JOURNAL_PAGE + 1)
+            .offset((page - 1) * JOURNAL_PAGE)
         )
+    )
     more = len(events) > JOURNAL_PAGE
     params = {k: v for k, v in q.items() if k != "page" and v}
     context = {

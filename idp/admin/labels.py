@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from idp.admin.stats.figures import ROUTE_LABELS, STATE_LABELS
+from idp.i18n import _
 
 __all__ = ["EVENT_LABELS", "ROUTE_LABELS", "STATE_BADGES", "STATE_LABELS", "event_label"]
 
@@ -18,29 +19,29 @@ STATE_BADGES = {
 }
 
 EVENT_LABELS = {
-    "admin.account.notified": "Compte notifié (courrier)",
-    "admin.account.renotified": "Nouveau courrier de notification",
-    "admin.password.reset": "Mot de passe réinitialisé",
-    "admin.account.unlocked": "Compte débloqué",
-    "admin.account.disabled": "Compte désactivé",
-    "admin.account.enabled": "Compte réactivé",
-    "admin.identifier.shown": "Identifiant consulté",
-    "admin.school.notified": "Notification d'une école ou d'une classe",
-    "admin.report.resolved": "Signalement traité",
-    "admin.staff.created": "Personnel créé",
-    "admin.staff.totp_reset": "Double authentification réinitialisée",
-    "admin.letters.downloaded": "Courriers téléchargés",
-    "support.ticket.created": "Demande d'assistance reçue",
-    "support.ticket.updated": "Demande d'assistance mise à jour",
-    "login.succeeded": "Connexion réussie",
-    "login.failed": "Échec de connexion",
-    "login.locked": "Connexions bloquées (trop d'échecs)",
-    "password.changed": "Mot de passe changé",
-    "totp.enrolled": "Double authentification activée",
-    "totp.verified": "Code de double authentification accepté",
-    "totp.failed": "Code de double authentification refusé",
-    "totp.locked": "Double authentification bloquée (trop d'échecs)",
-    "account.expired": "Courrier expiré",
+    "admin.account.notified": _("Compte notifié (courrier)"),
+    "admin.account.renotified": _("Nouveau courrier de notification"),
+    "admin.password.reset": _("Mot de passe réinitialisé"),
+    "admin.account.unlocked": _("Compte débloqué"),
+    "admin.account.disabled": _("Compte désactivé"),
+    "admin.account.enabled": _("Compte réactivé"),
+    "admin.identifier.shown": _("Identifiant consulté"),
+    "admin.school.notified": _("Notification d'une école ou d'une classe"),
+    "admin.report.resolved": _("Signalement traité"),
+    "admin.staff.created": _("Personnel créé"),
+    "admin.staff.totp_reset": _("Double authentification réinitialisée"),
+    "admin.letters.downloaded": _("Courriers téléchargés"),
+    "support.ticket.created": _("Demande d'assistance reçue"),
+    "support.ticket.updated": _("Demande d'assistance mise à jour"),
+    "login.succeeded": _("Connexion réussie"),
+    "login.failed": _("Échec de connexion"),
+    "login.locked": _("Connexions bloquées (trop d'échecs)"),
+    "password.changed": _("Mot de passe changé"),
+    "totp.enrolled": _("Double authentification activée"),
+    "totp.verified": _("Code de double authentification accepté"),
+    "totp.failed": _("Code de double authentification refusé"),
+    "totp.locked": _("Double authentification bloquée (trop d'échecs)"),
+    "account.expired": _("Courrier expiré"),
 }
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, false, or_, select, true
 
 from idp.accounts.models import Account, AccountKind
+from idp.i18n import _
 from idp.registry.models import School
 
 
@@ -45,10 +46,10 @@ class Action(enum.StrEnum):
 
 #: French names, for pages and letters.
 ROLE_LABELS = {
-    Role.director: "Directeur ou chef d'établissement",
-    Role.delegate: "Délégué (comptes élèves)",
-    Role.academy: "Assistance académique",
-    Role.national: "Administrateur national",
+    Role.director: _("Directeur ou chef d'établissement"),
+    Role.delegate: _("Délégué (comptes élèves)"),
+    Role.academy: _("Assistance académique"),
+    Role.national: _("Administrateur national"),
 }
 
 _ALL = frozenset(Action)

@@ -4,23 +4,33 @@ A page is reachable only with an SSO session of a staff account whose second fac
 checked in that session (``amr`` contains ``otp``). Without a session: the login page; without
 the second factor: the TOTP page; a session of a guardian or pupil: 404, as if ``/admin`` did
 not exist.
+
+Every page handler opens the same way::
+
+    @router.get("/admin/…")
+    @guarded
+    def page(request: Request, state: State, db: ReadDb) -> Response:
+        ctx = signed_in(state, db, request, Action.x)
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from idp.accounts.login.steps import SECOND_FACTOR_AMR, STAFF_SECOND_FACTOR
 from idp.accounts.models import Account, AccountKind
+from idp.accounts.steps import SECOND_FACTOR_AMR, STAFF_SECOND_FACTOR
 from idp.admin.roles import ROLE_LABELS, Action, Staff
 from idp.deps import client_ip
+from idp.i18n import _
 from idp.oidc.authorize import current_session
-from idp.security.csrf import checked_form, verify_csrf
+from idp.security.csrf import FIELD_NAME, verify_csrf
 from idp.security.stores import SessionData
 from idp.state import AppState
 
@@ -29,14 +39,14 @@ TIME_ZONE = ZoneInfo("Europe/Paris")
 
 #: The menu: (label, path, action needed).
 MENU = (
-    ("Accueil", "/admin", Action.read),
-    ("Rechercher un compte", "/admin/personnes", Action.read),
-    ("Notifier des comptes", "/admin/notifier", Action.notify),
-    ("Statistiques", "/admin/statistiques", Action.read),
-    ("Signalements « pas mon enfant »", "/admin/signalements", Action.reports),
-    ("Demandes d'assistance", "/admin/assistance", Action.tickets),
-    ("Journal des actions", "/admin/journal", Action.audit),
-    ("Personnels", "/admin/personnels", Action.staff),
+    (_("Accueil"), "/admin", Action.read),
+    (_("Rechercher un compte"), "/admin/personnes", Action.read),
+    (_("Notifier des comptes"), "/admin/notifier", Action.notify),
+    (_("Statistiques"), "/admin/statistiques", Action.read),
+    (_("Signalements « pas mon enfant »"), "/admin/signalements", Action.reports),
+    (_("Demandes d'assistance"), "/admin/assistance", Action.tickets),
+    (_("Journal des actions"), "/admin/journal", Action.audit),
+    (_("Personnels"), "/admin/personnels", Action.staff),
 )
 
 
@@ -57,10 +67,9 @@ class Ctx:
     ip: str
 
 
-def signed_in(state: AppState, request: Request, action: Action = Action.read) -> Ctx:
+def signed_in(state: AppState, db: Session, request: Request, action: Action = Action.read) -> Ctx:
     """The signed-in staff member allowed ``action`` somewhere; raises ``Redirect`` or 404."""
-    with state.uow(readonly=True) as db:
-        found = current_session(state, db, request)
+    found = current_session(state, db, request)
     if found is None:
         raise Redirect(RedirectResponse("/login", status_code=303))
     session, account = found
@@ -72,6 +81,19 @@ def signed_in(state: AppState, request: Request, action: Action = Action.read) -
     if staff is None or not staff.can(action):
         raise HTTPException(404)
     return Ctx(staff, session, account, client_ip(request))
+
+
+def guarded(endpoint):
+    """Turn a ``Redirect`` raised by ``signed_in`` into its response."""
+
+    @functools.wraps(endpoint)
+    def run(*args, **kwargs):
+        try:
+            return endpoint(*args, **kwargs)
+        except Redirect as redirect:
+            return redirect.response
+
+    return run
 
 
 def render(
@@ -96,41 +118,15 @@ def render(
     return state.templates.render(request, name, values, status_code=status)
 
 
-#: The posted form after the CSRF check.
-form = checked_form
-
-
-async def form_lists(request: Request) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """The form's fields, and the repeated ones (checkboxes) as lists."""
+async def checked_form_lists(request: Request) -> dict[str, list[str]]:
+    """Every value of every posted field (checkboxes repeat), after the CSRF check."""
     data = await request.form()
-    verify_csrf(request, data.get("csrf_token"))
+    verify_csrf(request, data.get(FIELD_NAME))
     lists: dict[str, list[str]] = {}
     for key, value in data.multi_items():
         lists.setdefault(key, []).append(str(value))
-    return {key: str(value) for key, value in data.items()}, lists
+    return lists
 
 
-def guarded(endpoint):
-    """Turn a ``Redirect`` raised by ``signed_in`` into its response (sync or async endpoint)."""
-    import functools
-    import inspect
-
-    if inspect.iscoroutinefunction(endpoint):
-
-        @functools.wraps(endpoint)
-        async def run_async(*args, **kwargs):
-            try:
-                return await endpoint(*args, **kwargs)
-            except Redirect as redirect:
-                return redirect.response
-
-        return run_async
-
-    @functools.wraps(endpoint)
-    def run(*args, **kwargs):
-        try:
-            return endpoint(*args, **kwargs)
-        except Redirect as redirect:
-            return redirect.response
-
-    return run
+#: The posted form with repeated fields as lists (``CheckedForm`` keeps the first of each).
+CheckedFormLists = Annotated[dict[str, list[str]], Depends(checked_form_lists)]

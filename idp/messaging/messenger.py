@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.orm import Session
 
+from idp.clock import Clock
 from idp.outbox.models import Channel
 from idp.outbox.queue import enqueue
+from idp.settings import Settings
 from idp.web.templating import TEMPLATES_DIR
 
 if TYPE_CHECKING:
@@ -28,8 +30,8 @@ if TYPE_CHECKING:
 
 
 class Messenger:
-    def __init__(self, state: AppState) -> None:
-        self._clock = state.clock
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self._clock = clock
         # Plain text: no HTML escaping; a missing variable is a bug, not an empty string.
         self._env = Environment(
             loader=FileSystemLoader(TEMPLATES_DIR / "messages"),
@@ -38,7 +40,7 @@ class Messenger:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self._env.globals.update(settings=state.settings, issuer=state.settings.issuer_url)
+        self._env.globals.update(settings=settings, issuer=settings.issuer_url)
 
     def render_sms(self, template: str, **context: Any) -> str:
         return self._env.get_template(f"{template}.sms.txt").render(context).strip()
@@ -64,8 +66,5 @@ class Messenger:
 
 
 def messenger(state: AppState) -> Messenger:
-    """The app's messenger, built on first use."""
-    found = state.extras.get("messenger")
-    if found is None:
-        found = state.extras["messenger"] = Messenger(state)
-    return found
+    """The app's messenger (``state.messenger``)."""
+    return state.messenger

@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from idp.accounts.login.steps import required_step
 from idp.accounts.models import Account
+from idp.accounts.steps import required_step
 from idp.db import bound
 from idp.i18n import _
 from idp.oidc.claims import SCOPE_DESCRIPTIONS

@@ -134,7 +134,7 @@ def _logout(state: AppState, db: Session, request: Request, params: dict) -> Res
 
 def upstream_logout_url(state: AppState, upstream: dict, final: str) -> str | None:
     """Where to send the browser so the upstream provider (FranceConnect) logs out too."""
-    hook = state.extras.get("upstream_logout")
+    hook = state.upstream_logout
     return hook(upstream, final) if hook and upstream else None
 
 

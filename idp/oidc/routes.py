@@ -124,7 +124,7 @@ OAuthForm = Annotated[FormData, Depends(_form)]
 async def _oauth_db(request: Request, form: OAuthForm) -> AsyncIterator[Session]:
     state: AppState = request.app.state.idp
     factory = state.read_sessions if _readonly(form, request) else state.sessions
-    async for db in request_transaction(factory):
+    async with request_transaction(factory) as db:
         yield db
 
 

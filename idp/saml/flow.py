@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from idp.accounts.login.steps import required_step
 from idp.accounts.models import Account
 from idp.accounts.sessions import ACR_FRANCECONNECT
+from idp.accounts.steps import required_step
 from idp.i18n import _
 from idp.oidc.authorize import current_session, login_redirect
 from idp.oidc.interaction import Pending

@@ -1,16 +1,22 @@
-"""The SAML services of an app state, built on first use; ``ensure_saml`` creates the keys at
-start (a request must not open a second, writing transaction)."""
+"""The SAML services of the app state (built by ``idp.services``); ``ensure_saml`` creates the
+keys at start, in the app's lifespan or a command (a request must not open a second, writing
+transaction)."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from idp.clock import Clock
 from idp.saml.keys import SamlKeys
 from idp.saml.server import IdPs
-from idp.state import AppState
+from idp.security.sealing import Seals
+from idp.settings import Settings
 
-_lock = threading.Lock()
+if TYPE_CHECKING:
+    from idp.state import AppState
 
 
 @dataclass
@@ -19,18 +25,16 @@ class Saml:
     idps: IdPs
 
 
+def make_saml(
+    settings: Settings, sessions: sessionmaker[Session], clock: Clock, seals: Seals
+) -> Saml:
+    keys = SamlKeys(settings, sessions, clock, seals.at_rest("saml-key"))
+    return Saml(keys, IdPs(settings, keys))
+
+
 def saml_of(state: AppState) -> Saml:
-    found = state.extras.get("saml")
-    if found is None:
-        with _lock:
-            found = state.extras.get("saml")
-            if found is None:
-                at_rest = state.seals.at_rest("saml-key")
-                keys = SamlKeys(state.settings, state.sessions, state.clock, at_rest)
-                found = Saml(keys, IdPs(state.settings, keys))
-                state.extras["saml"] = found
-    return found
+    return state.saml
 
 
 def ensure_saml(state: AppState) -> None:
-    saml_of(state).keys.ensure()
+    state.saml.keys.ensure()

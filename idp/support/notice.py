@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from idp.i18n import _, ngettext
 from idp.settings import Settings
 
 
@@ -37,5 +38,5 @@ def retention_label(days: int) -> str:
     """``365`` → ``un an``; ``730`` → ``2 ans``; otherwise in days."""
     if days % 365 == 0:
         years = days // 365
-        return "un an" if years == 1 else f"{years} ans"
-    return f"{days} jours"
+        return _("un an") if years == 1 else _("%(n)s ans") % {"n": years}
+    return ngettext("%(n)s jour", "%(n)s jours", days) % {"n": days}

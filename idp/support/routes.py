@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import func
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from idp.accounts.journeys.common import read_form, throttled, too_many
+from idp.accounts.journeys.common import throttled, too_many
 from idp.admin.roles import Action
-from idp.admin.web import Ctx, form, guarded, render, signed_in
-from idp.deps import State, client_ip
+from idp.admin.web import Ctx, guarded, render, signed_in
+from idp.deps import CheckedForm, Db, ReadDb, State, client_ip
+from idp.i18n import _
 from idp.messaging.messenger import messenger
 from idp.state import AppState
 from idp.support import tickets
@@ -52,29 +53,22 @@ def contact_page(request: Request, state: State) -> Response:
 
 
 @router.post("/assistance")
-async def contact_submit(request: Request, state: State) -> Response:
-    data = await read_form(request)
-    return await run_in_threadpool(_contact, state, request, data)
-
-
-def _contact(state: AppState, request: Request, data: dict[str, str]) -> Response:
-    contact = tickets.validate(tickets.ContactForm.read(data))
+def contact_submit(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
+    contact = tickets.validate(tickets.ContactForm.read(form))
     if contact.errors:
         return _form_page(state, request, contact, 400)
-    with state.uow() as db:
-        wait = throttled(state, db, f"support:{client_ip(request)}", TICKETS_PER_ADDRESS, WINDOW)
+    wait = throttled(state, db, f"support:{client_ip(request)}", TICKETS_PER_ADDRESS, WINDOW)
     if wait:
         return too_many(state, request, wait, "/assistance")
-    with state.uow() as db:
-        ticket = tickets.create_ticket(state, db, contact)
-        messenger(state).mail(
-            db,
-            ticket.email,
-            "support_received",
-            name=ticket.name,
-            reference=ticket.reference,
-            category_label=tickets.CATEGORIES[ticket.category],
-        )
+    ticket = tickets.create_ticket(state, db, contact)
+    messenger(state).mail(
+        db,
+        ticket.email,
+        "support_received",
+        name=ticket.name,
+        reference=ticket.reference,
+        category_label=tickets.CATEGORIES[ticket.category],
+    )
     context = {"reference": ticket.reference, "email": ticket.email}
     return state.templates.render(request, "support/sent.html", context)
 
@@ -89,22 +83,21 @@ def privacy_page(request: Request, state: State) -> Response:
 # -- the desk ------------------------------------------------------------------------------------
 @router.get("/admin/assistance")
 @guarded
-def desk_page(request: Request, state: State, statut: str = "open") -> Response:
-    ctx = signed_in(state, request, Action.tickets)
+def desk_page(request: Request, state: State, db: ReadDb, statut: str = "open") -> Response:
+    ctx = signed_in(state, db, request, Action.tickets)
     query = tickets.visible(ctx.staff)
     if statut == "open":
         query = query.where(SupportTicket.status != TicketStatus.closed)
     elif statut in TicketStatus.__members__:
         query = query.where(SupportTicket.status == TicketStatus(statut))
-    with state.uow(readonly=True) as db:
-        rows = list(db.scalars(query.order_by(SupportTicket.created_at.desc()).limit(DESK_PAGE)))
-        counts = dict(
-            db.execute(
-                tickets.visible(ctx.staff)
-                .with_only_columns(SupportTicket.status, func.count())
-                .group_by(SupportTicket.status)
-            ).all()
-        )
+    rows = list(db.scalars(query.order_by(SupportTicket.created_at.desc()).limit(DESK_PAGE)))
+    counts = dict(
+        db.execute(
+            tickets.visible(ctx.staff)
+            .with_only_columns(SupportTicket.status, func.count())
+            .group_by(SupportTicket.status)
+        ).all()
+    )
     context = {
         "tickets": rows,
         "status": statut,
@@ -119,20 +112,19 @@ def desk_page(request: Request, state: State, statut: str = "open") -> Response:
 
 def _ticket_page(
     state: AppState,
+    db: Session,
     request: Request,
     ctx: Ctx,
     ticket_id: str,
     error: str | None = None,
     done: bool = False,
 ) -> Response:
-    with state.uow(readonly=True) as db:
-        ticket = tickets.ticket_for(db, ctx.staff, ticket_id)
-        if ticket is None:
-            raise HTTPException(404)
-        replies = tickets.replies(db, ticket.id)
+    ticket = tickets.ticket_for(db, ctx.staff, ticket_id)
+    if ticket is None:
+        raise HTTPException(404)
     context = {
         "ticket": ticket,
-        "replies": replies,
+        "replies": tickets.replies(db, ticket.id),
         "labels": tickets.STATUS_LABELS,
         "categories": tickets.CATEGORIES,
         "error": error,
@@ -152,41 +144,33 @@ def _ticket_page(
 @router.get("/admin/assistance/{ticket_id}")
 @guarded
 def ticket_page(
-    request: Request, state: State, ticket_id: str, fait: str | None = None
+    request: Request, state: State, db: ReadDb, ticket_id: str, fait: str | None = None
 ) -> Response:
-    ctx = signed_in(state, request, Action.tickets)
-    return _ticket_page(state, request, ctx, ticket_id, done=bool(fait))
+    ctx = signed_in(state, db, request, Action.tickets)
+    return _ticket_page(state, db, request, ctx, ticket_id, done=bool(fait))
 
 
 @router.post("/admin/assistance/{ticket_id}")
 @guarded
-async def ticket_update(request: Request, state: State, ticket_id: str) -> Response:
-    data = await form(request)
-    return await run_in_threadpool(_update, state, request, ticket_id, data)
-
-
-def _update(state: AppState, request: Request, ticket_id: str, data: dict[str, str]) -> Response:
-    ctx = signed_in(state, request, Action.tickets)
-    body = data.get("reponse", "").strip()
+def ticket_update(
+    request: Request,
+    state: State,
+    db: Db,
+    form: CheckedForm,
+    ticket_id: str,
+) -> Response:
+    ctx = signed_in(state, db, request, Action.tickets)
+    body = form.get("reponse", "").strip()
     try:
-        status = TicketStatus(data.get("statut", ""))
+        status = TicketStatus(form.get("statut", ""))
     except ValueError:
-        return _ticket_page(
-            state, request, ctx, ticket_id, "Choisissez le nouvel état de la demande."
-        )
+        error = _("Choisissez le nouvel état de la demande.")
+        return _ticket_page(state, db, request, ctx, ticket_id, error)
     if len(body) > tickets.MESSAGE_MAX:
-        return _ticket_page(
-            state,
-            request,
-            ctx,
-            ticket_id,
-            f"La réponse est trop longue ({tickets.MESSAGE_MAX} caractères au plus).",
-        )
-    with state.uow() as db:
-        ticket = tickets.ticket_for(db, ctx.staff, ticket_id)
-        if ticket is None:
-            raise HTTPException(404)
-        tickets.answer(
-            state, db, ctx.staff, ticket, body, data.get("envoi") != "note", status, ctx.ip
-        )
+        error = _("La réponse est trop longue (%(n)s caractères au plus).")
+        return _ticket_page(state, db, request, ctx, ticket_id, error % {"n": tickets.MESSAGE_MAX})
+    ticket = tickets.ticket_for(db, ctx.staff, ticket_id)
+    if ticket is None:
+        raise HTTPException(404)
+    tickets.answer(state, db, ctx.staff, ticket, body, form.get("envoi") != "note", status, ctx.ip)
     return RedirectResponse(f"/admin/assistance/{ticket_id}?fait=1", status_code=303)

@@ -16,25 +16,30 @@ import phonenumbers
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from idp.admin.audit import StaffAudit
 from idp.admin.roles import Role, Staff
+from idp.i18n import _
+from idp.messaging.messenger import messenger
 from idp.registry.identifiers import normalize_email
 from idp.registry.models import School
+from idp.settings import Settings
 from idp.state import AppState
 from idp.support.models import SupportTicket, TicketReply, TicketStatus
+from idp.support.notice import privacy_details
 
 CATEGORIES = {
-    "activation": "Activer mon compte (courrier de l'école)",
-    "identifiant": "Identifiant oublié",
-    "mot_de_passe": "Mot de passe oublié ou compte bloqué",
-    "enfants": "Un enfant manque ou est en trop sur mon compte",
-    "sms": "Inscription par SMS, code non reçu",
-    "franceconnect": "Connexion avec FranceConnect",
-    "autre": "Autre question",
+    "activation": _("Activer mon compte (courrier de l'école)"),
+    "identifiant": _("Identifiant oublié"),
+    "mot_de_passe": _("Mot de passe oublié ou compte bloqué"),
+    "enfants": _("Un enfant manque ou est en trop sur mon compte"),
+    "sms": _("Inscription par SMS, code non reçu"),
+    "franceconnect": _("Connexion avec FranceConnect"),
+    "autre": _("Autre question"),
 }
 STATUS_LABELS = {
-    TicketStatus.new: "Nouvelle",
-    TicketStatus.in_progress: "En cours",
-    TicketStatus.closed: "Close",
+    TicketStatus.new: _("Nouvelle"),
+    TicketStatus.in_progress: _("En cours"),
+    TicketStatus.closed: _("Close"),
 }
 MESSAGE_MIN, MESSAGE_MAX = 20, 4000
 _UAI = re.compile(r"^\s*(\d{7}[A-Za-z])\s*$")
@@ -64,16 +69,16 @@ def validate(form: ContactForm) -> ContactForm:
     """Normalise the fields in place and fill ``form.errors`` (French)."""
     errors = form.errors
     if not form.name:
-        errors["name"] = "Indiquez votre nom et votre prénom."
+        errors["name"] = _("Indiquez votre nom et votre prénom.")
     elif len(form.name) > 200:
-        errors["name"] = "Le nom est trop long (200 caractères au plus)."
+        errors["name"] = _("Le nom est trop long (200 caractères au plus).")
     if not form.email:
-        errors["email"] = "Indiquez votre adresse électronique : la réponse y sera envoyée."
+        errors["email"] = _("Indiquez votre adresse électronique : la réponse y sera envoyée.")
     else:
         try:
             form.email = normalize_email(form.email)
         except ValueError:
-            errors["email"] = "Adresse électronique invalide. Exemple : nom@exemple.fr"
+            errors["email"] = _("Adresse électronique invalide. Exemple : nom@exemple.fr")
     if form.phone:
         try:
             number = phonenumbers.parse(form.phone, "FR")
@@ -81,21 +86,23 @@ def validate(form: ContactForm) -> ContactForm:
                 raise ValueError
             form.phone = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         except (phonenumbers.NumberParseException, ValueError):
-            errors["phone"] = "Numéro de téléphone invalide. Exemple : 06 12 34 56 78"
+            errors["phone"] = _("Numéro de téléphone invalide. Exemple : 06 12 34 56 78")
     if not form.school:
-        errors["school"] = (
+        errors["school"] = _(
             "Indiquez l'école ou l'établissement de votre enfant (nom et ville, ou code UAI)."
         )
     elif len(form.school) > 200:
-        errors["school"] = "Le nom de l'école est trop long (200 caractères au plus)."
+        errors["school"] = _("Le nom de l'école est trop long (200 caractères au plus).")
     if form.category not in CATEGORIES:
-        errors["category"] = "Choisissez l'objet de votre demande."
+        errors["category"] = _("Choisissez l'objet de votre demande.")
     if len(form.message) < MESSAGE_MIN:
-        errors["message"] = (
-            f"Décrivez votre demande en quelques phrases ({MESSAGE_MIN} caractères au moins)."
-        )
+        errors["message"] = _(
+            "Décrivez votre demande en quelques phrases (%(n)s caractères au moins)."
+        ) % {"n": MESSAGE_MIN}
     elif len(form.message) > MESSAGE_MAX:
-        errors["message"] = f"Votre message est trop long ({MESSAGE_MAX} caractères au plus)."
+        errors["message"] = _("Votre message est trop long (%(n)s caractères au plus).") % {
+            "n": MESSAGE_MAX
+        }
     return form
 
 
@@ -178,9 +185,8 @@ def answer(
     status: TicketStatus,
     ip: str | None,
 ) -> TicketReply | None:
-    """Add a reply (e-mailed to the family when ``send``) and/or move the ticket's status."""
-    from idp.messaging.messenger import messenger
-
+    """Add a reply (e-mailed to the family when ``send``: queued in ``db``) and/or move the
+    ticket's status."""
     now = state.clock.now()
     reply = None
     if body:
@@ -206,27 +212,19 @@ def answer(
     ticket.status = status
     ticket.updated_at = now
     ticket.closed_at = now if status == TicketStatus.closed else None
-    state.audit.record(
-        db,
+    StaffAudit(state, db, staff, ip).record(
         "support.ticket.updated",
-        actor_account_id=staff.account_id,
-        actor_role=staff.role.value,
-        target_type="ticket",
-        target_id=ticket.id,
-        school_uai=ticket.school_uai,
-        ip=ip,
-        detail={
-            "before": {"status": before.value},
-            "after": {"status": status.value},
-            "reply": bool(body),
-            "sent": send,
-        },
+        "ticket",
+        ticket.id,
+        ticket.school_uai,
+        before={"status": before.value},
+        after={"status": status.value},
+        reply=bool(body),
+        sent=send,
     )
     return reply
 
 
-def retention(settings) -> timedelta:
+def retention(settings: Settings) -> timedelta:
     """How long a ticket is kept after its last activity (stated on the privacy notice)."""
-    from idp.support.notice import privacy_details
-
     return timedelta(days=privacy_details(settings).ticket_retention_days)

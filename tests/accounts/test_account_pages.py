@@ -10,6 +10,7 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from idp.accounts.models import Account
+from idp.db import transaction
 from idp.oidc.models import Consent, Grant
 from tests.accounts import helpers as h
 from tests.support.franceconnect import assert_page_basics
@@ -22,7 +23,7 @@ def family(state) -> h.Family:
     first = h.add_guardian(state, children=[("Léa", date(2012, 5, 3))])
     h.add_guardian(state, children=[("Ancien", date(2009, 1, 1))], departed=True)
     family = h.notify(state, first, username="j.martin12")
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         account = db.get(Account, family.account_id)
         account.state = h.AccountState.active
         account.activated_at = state.clock.now()
@@ -76,7 +77,7 @@ class TestOverview:
 
     def test_franceconnect_only_account(self, state, client, browser, family):
         browser.login("j.martin12", PASSWORD)
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             account = db.get(Account, family.account_id)
             account.password_hash = None
             account.email_verified = True
@@ -106,7 +107,7 @@ class TestServices:
         response = post(client, "/compte/services/revoquer", client_id=rp.client_id)
         assert response.status_code == 303
         assert response.headers["location"] == "/compte?fait=service"
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             assert all(
                 g.revoked_at
                 for g in db.scalars(select(Grant).where(Grant.client_id == rp.client_id))
@@ -132,7 +133,7 @@ class TestServices:
         other.code_flow(rp)
         browser.login("j.martin12", PASSWORD)
         post(client, "/compte/services/revoquer", client_id=rp.client_id)
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             grants = list(db.scalars(select(Grant).where(Grant.account_id == account.id)))
         assert grants and all(g.revoked_at is None for g in grants)
 

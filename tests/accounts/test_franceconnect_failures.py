@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from federation.simulator import tokens as faults
 from idp.accounts.models import Account, FederatedIdentity
+from idp.db import transaction
 from idp.settings import Settings
 from tests.accounts import helpers as h
 from tests.accounts.test_franceconnect_login import MOBILE, camille
@@ -41,7 +42,7 @@ def assert_refused(browser: FcBrowser, response, text: str, status: int = 400) -
     assert "Connexion avec FranceConnect impossible" in response.text
     assert_page_basics(response.text)
     assert not browser.has_session
-    with browser.idp.state.uow() as db:
+    with transaction(browser.idp.state.sessions) as db:
         assert db.scalar(select(FederatedIdentity)) is None
 
 
@@ -194,5 +195,5 @@ class TestLinkingSteps:
         browser.post_page(
             page, "/franceconnect/rattachement", birthdate=["2012-04-02", "2015-09-30"]
         )
-        with idp.state.uow() as db:
+        with transaction(idp.state.sessions) as db:
             assert db.scalar(select(Account)) is None

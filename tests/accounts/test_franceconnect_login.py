@@ -1,17 +1,21 @@
 """FranceConnect login against the simulator over real HTTP (DESIGN.md §4.4): first-time linking
-(children's birth dates + SMS code), later logins straight in, resuming an authorization."""
+(children's birth dates + SMS code), later logins straight in, resuming an authorization; no
+database connection held while the callback waits for FranceConnect."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import date
 
+import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from federation.simulator.identities import IDENTITIES_BY_KEY
+from idp.accounts.franceconnect.wiring import install_connector, make_connector
 from idp.accounts.models import (
     Account,
     AccountGuardian,
@@ -19,6 +23,7 @@ from idp.accounts.models import (
     ActivationRoute,
     FederatedIdentity,
 )
+from idp.db import transaction
 from idp.settings import Settings
 from tests.accounts import helpers as h
 from tests.support.franceconnect import FcBrowser, LiveIdp, assert_page_basics, live_idp, query
@@ -73,12 +78,12 @@ def link_through_pages(browser: FcBrowser, callback: str, dates: list[str], mobi
 
 
 def accounts(state) -> list[Account]:
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         return list(db.scalars(select(Account)))
 
 
 def links(state, account_id: str) -> set[str]:
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         return set(
             db.scalars(
                 select(AccountGuardian.guardian_id).where(AccountGuardian.account_id == account_id)
@@ -108,7 +113,7 @@ class TestFirstLogin:
         # FranceConnect's address, unknown to the schools: kept, but to be confirmed.
         assert (account.email, account.email_verified) == (CAMILLE.email, False)
         assert links(state, account.id) == {*first.guardian_ids, *second.guardian_ids}
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             identity = db.scalar(select(FederatedIdentity))
             assert (identity.provider, identity.subject, identity.account_id) == (
                 "franceconnect",
@@ -156,7 +161,7 @@ class TestFirstLogin:
     def test_keeps_an_active_accounts_password(self, idp, browser):
         state = idp.state
         family = h.notify(state, camille(state), username="c.martin42")
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             active = db.get(Account, family.account_id)
             active.state, active.activated_at = AccountState.active, state.clock.now()
         link_through_pages(browser, browser.to_callback(), ["2012-04-02", "2015-09-30"])
@@ -225,3 +230,60 @@ class TestFirstLogin:
             "/userinfo", headers={"Authorization": f"Bearer {tokens.json()['access_token']}"}
         ).json()
         assert sorted(child["given_name"] for child in userinfo["children"]) == ["Inès", "Léo"]
+
+
+# -- no connection held while FranceConnect answers ------------------------------------------------
+class CheckedOut:
+    """How many pooled connections of an engine are checked out right now."""
+
+    def __init__(self, engine) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+        event.listen(engine, "checkout", self._out)
+        event.listen(engine, "checkin", self._in)
+
+    def _out(self, *_args) -> None:
+        with self._lock:
+            self.count += 1
+
+    def _in(self, *_args) -> None:
+        with self._lock:
+            self.count -= 1
+
+
+class Watched(httpx.BaseTransport):
+    """The real transport, noting the checked-out connections at each request it sends."""
+
+    def __init__(self, checked_out: CheckedOut) -> None:
+        self._inner = httpx.HTTPTransport()
+        self._checked_out = checked_out
+        self.calls: list[tuple[str, int]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append((request.url.path, self._checked_out.count))
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+@pytest.fixture
+def transport(idp) -> Iterator[Watched]:
+    watched = Watched(CheckedOut(idp.state.engine))
+    http = httpx.Client(transport=watched, follow_redirects=False, timeout=10.0)
+    install_connector(idp.state, make_connector(idp.state, http))
+    yield watched
+    http.close()
+
+
+def test_callback_holds_no_connection_while_calling_franceconnect(idp, transport, browser):
+    camille(idp.state)
+    callback = browser.to_callback()
+    transport.calls.clear()  # the login redirect's discovery fetch is not the point here
+    response = browser.get(callback)
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/franceconnect/rattachement"  # the db was used
+    paths = [path for path, _ in transport.calls]
+    assert any(path.endswith("/token") for path in paths), paths
+    assert any(path.endswith("/userinfo") for path in paths), paths
+    assert transport.calls and all(held == 0 for _, held in transport.calls), transport.calls

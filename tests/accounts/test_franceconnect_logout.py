@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from idp.db import transaction
 from idp.settings import Settings
 from tests.accounts.test_franceconnect_login import camille, link_through_pages
 from tests.support.franceconnect import FcBrowser, LiveIdp, csrf, live_idp, query
@@ -103,5 +104,5 @@ def _account_id(state) -> str:
 
     from idp.accounts.models import Account
 
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         return db.scalar(select(Account.id))

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from idp.accounts.grouping.service import DIFFERENT_NAMES, SAME_ACCOUNT, auto_group
 from idp.accounts.models import Account, AccountGuardian, AccountState
+from idp.db import transaction
 from idp.oidc.models import Client, Grant
 from idp.security.models import AuditEvent
 from tests.accounts import helpers as h
@@ -22,7 +23,7 @@ MOBILE = "+33612345678"
 
 
 def links(state, account_id: str) -> set[str]:
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         return set(
             db.scalars(
                 select(AccountGuardian.guardian_id).where(AccountGuardian.account_id == account_id)
@@ -32,7 +33,7 @@ def links(state, account_id: str) -> set[str]:
 
 def activate(state, family: h.Family, *, phone: bool = True, email: str | None = None) -> Account:
     """Make the family's letter account an active one, with a known password."""
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         account = db.get(Account, family.account_id)
         account.state = AccountState.active
         account.activated_at = state.clock.now()
@@ -44,7 +45,7 @@ def activate(state, family: h.Family, *, phone: bool = True, email: str | None =
 
 
 def group(state, account_id: str) -> list[str]:
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         return auto_group(state, db, db.get(Account, account_id))
 
 
@@ -77,17 +78,17 @@ class TestAutomatic:
         assert other_number.guardian_ids[0] not in links(state, mine.account_id)
         assert other_person.guardian_ids[0] not in links(state, mine.account_id)
         assert group(state, mine.account_id) == []  # idempotent
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             assert db.scalar(select(AuditEvent).where(AuditEvent.event == "grouping.automatic"))
 
     def test_unverified_contacts_prove_nothing(self, state, mine):
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             db.get(Account, mine.account_id).phone_number_verified = False
         h.add_guardian(state, children=[("Hugo", date(2016, 1, 2))], school="0690001")
         assert group(state, mine.account_id) == []
 
     def test_same_verified_email(self, state, mine):
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             account = db.get(Account, mine.account_id)
             account.phone_number_verified = False
             account.email, account.email_verified = "jeanne.martin@example.fr", True
@@ -149,7 +150,7 @@ class TestManual:
         other_browser = Browser(TestClient(app, base_url="http://localhost"))
         other_browser.login("j.martin77", h.TEMPORARY)
         assert sessions_for(state, other.account_id)
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             grant = state.tokens.new_grant(
                 db, db.get(Client, rp.client_id), other.account_id, "openid"
             )
@@ -163,7 +164,7 @@ class TestManual:
         retired = h.account(state, other.account_id)
         assert (retired.state, retired.merged_into_id) == (AccountState.retired, mine.account_id)
         assert sessions_for(state, other.account_id) == []
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             assert db.get(Grant, grant_id).revoked_at is not None
             event = db.scalar(select(AuditEvent).where(AuditEvent.event == "grouping.manual"))
             assert event.actor_account_id == mine.account_id and event.target_id == other.account_id

@@ -13,6 +13,7 @@ from idp.admin.models import StaffTotp
 from idp.admin.roles import Role
 from idp.admin.staff.service import StaffSpec, create_staff
 from idp.clock import FrozenClock
+from idp.db import transaction
 from idp.registry.identifiers import uai_check_letter
 from idp.registry.models import Guardian, Guardianship, Pupil, PupilStatus, School, Source
 from idp.state import AppState
@@ -131,7 +132,7 @@ def build_world(state: AppState, password_hash: str | None = None) -> World:
     franceconnect). School C (école, Dijon): CP gina, her guardian (notified)."""
     world = World()
     now = state.clock.now()
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         _school(db, A, "Collège Victor Hugo", 2, "Paris", now)
         _school(db, B, "Collège Jean Moulin", 2, "Paris", now)
         _school(db, C, "École Jules Ferry", 1, "Dijon", now)
@@ -262,7 +263,7 @@ def add_staff(state: AppState, world: World, label: str, *, enrolled: bool = Tru
     confirmed TOTP secret kept in ``world.secrets``."""
     role, schools, academy = STAFF[label]
     username = label.replace("_", ".")
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         spec = StaffSpec(
             username, label.split("_")[0].capitalize(), "Staff", role, schools, academy
         )
@@ -326,7 +327,7 @@ def api_token(
     from idp.oidc.clients import ClientSpec, create_client
     from idp.oidc.models import Client
 
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         client = db.get(Client, "admin-tool")
         if client is None:
             spec = ClientSpec(

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from idp.accounts.journeys.models import LinkReport, LinkReportStatus
 from idp.accounts.models import Account, AccountState
 from idp.admin.schools import issuing
+from idp.db import transaction
 from idp.security.models import AuditEvent
 from tests.admin.helpers import A, C, add_staff, csrf, staff_login, text_of
 from tests.support.oidc import PASSWORD, csrf_of, form_fields
@@ -27,12 +28,12 @@ def _act(client, url: str, verb: str):
 
 
 def _account(state, account_id: str) -> Account:
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         return db.get(Account, account_id)
 
 
 def _audit(state, event: str) -> list[AuditEvent]:
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         return list(
             db.scalars(select(AuditEvent).where(AuditEvent.event == event).order_by(AuditEvent.at))
         )
@@ -63,7 +64,7 @@ class TestNotify:
         assert username.startswith("e.emil") and re.fullmatch(
             r"[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}", password
         )
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             account = db.scalar(select(Account).where(Account.username == username))
             assert (
                 account.state == AccountState.notified and account.pupil_id == world.pupils["emil"]
@@ -99,7 +100,7 @@ class TestNotify:
 
     def test_pupils_of_a_primary_school_get_no_account(self, client, state, world, clock):
         add_staff(state, world, "national")
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             school = db.get(issuing.School, C)
             pupil = db.get(issuing.Pupil, world.pupils["gina"])
             with pytest.raises(issuing.IssueError, match="premier degré"):
@@ -113,7 +114,7 @@ class TestNotify:
         )
         assert response.status_code == 200
         assert "2 courriers prêts" in text_of(response.text)  # emil, and bob's guardian
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             without = db.scalar(
                 select(func.count())
                 .select_from(Account)
@@ -134,13 +135,23 @@ class TestNotify:
                 "/admin/notifier",
                 data={"csrf_token": csrf_of(page.text), "ecole": A, "confirmation": "oui"},
             )
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             assert (
                 db.scalar(select(Account).where(Account.pupil_id == world.pupils["emil"])) is None
             )
             assert not db.scalars(
                 select(AuditEvent).where(AuditEvent.event.like("admin.%notified"))
             ).all()
+
+    def test_a_refusal_leaves_nothing_behind(self, director, state, world):
+        """Nobody left to notify: the page answers 409 from the request's transaction, which
+        commits, yet the refused batch's audit event is not in it."""
+        page = director.get("/admin/notifier")
+        data = {"csrf_token": csrf_of(page.text), "ecole": A, "confirmation": "oui"}
+        assert director.post("/admin/notifier", data=data).status_code == 200
+        again = director.post("/admin/notifier", data=data)
+        assert again.status_code == 409 and "Tout le monde a déjà un compte" in text_of(again.text)
+        assert len(_audit(state, "admin.school.notified")) == 1
 
     def test_the_confirmation_is_required(self, director):
         page = director.get("/admin/notifier")
@@ -178,7 +189,7 @@ class TestNotify:
 
 class TestHelpingAFamily:
     def test_reset_password(self, director, client, state, world):
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             db.get(Account, world.accounts["alice"]).password_hash = state.passwords.hash(PASSWORD)
         response = _act(director, f"/admin/eleves/{world.pupils['alice']}", "reinitialiser")
         assert response.status_code == 200
@@ -195,7 +206,7 @@ class TestHelpingAFamily:
         assert _password_login(director, username, password).status_code == 303
 
     def test_unlock_lifts_the_login_lock(self, director, state, world):
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             db.get(Account, world.accounts["alice"]).password_hash = state.passwords.hash(PASSWORD)
         for _ in range(7):
             _password_login(director, "u.alice", "wrong password")
@@ -244,7 +255,7 @@ class TestReports:
     def _report(
         self, state, world, school=A, pupil="alice", guardian="alice", account="p.alice"
     ) -> str:
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             report = LinkReport(
                 account_id=world.accounts[account],
                 guardian_id=world.guardians[guardian],
@@ -269,7 +280,7 @@ class TestReports:
             follow_redirects=False,
         )
         assert response.status_code == 303
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             assert db.get(LinkReport, mine).status == LinkReportStatus.dismissed
         event = _audit(state, "admin.report.resolved")[-1]
         assert event.detail == {"before": {"status": "open"}, "after": {"status": "dismissed"}}

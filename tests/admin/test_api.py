@@ -3,6 +3,7 @@ OpenAPI-documented bodies, 422 on bad input."""
 
 from __future__ import annotations
 
+from idp.db import transaction
 from idp.oidc.models import Grant
 from idp.openapi_doc import openapi_document
 from tests.admin.helpers import A, add_staff, api_token, code, form_fields
@@ -53,7 +54,7 @@ class TestAuthentication:
         add_staff(state, world, "director_a")
         token = api_token(state, world, "director_a")
         assert client.get("/api/admin/me", headers=_bearer(token)).status_code == 200
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             grant = db.query(Grant).one()
             state.tokens.revoke_grant(db, grant.id, "test")
         assert client.get("/api/admin/me", headers=_bearer(token)).status_code == 401
@@ -141,7 +142,7 @@ class TestEndpoints:
         from idp.accounts.journeys.models import LinkReport
 
         add_staff(state, world, "director_a")
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             report = LinkReport(
                 account_id=world.accounts["p.alice"],
                 guardian_id=world.guardians["alice"],

@@ -5,11 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from datetime import date
 
 from pypdf import PdfReader
+from sqlalchemy import event, select
 
-from idp.admin.schools.letters import Letter, render_csv, render_pdf
+from idp.admin.schools import letters
+from idp.admin.schools.letters import Letter, render_pdf
+from idp.admin.schools.letters_csv import render_csv
+from idp.db import transaction
+from idp.security.models import AuditEvent
 from tests.admin.helpers import A, add_staff, api_token
 
 
@@ -94,3 +100,44 @@ def test_a_school_notified_through_the_api_prints_its_letters(client, state, wor
     csv_file = client.get(body["letters"]["csv_url"], headers=headers)
     assert csv_file.headers["content-type"].startswith("text/csv")
     assert body["credentials"][0]["username"] in csv_file.text
+
+
+class CheckedOut:
+    """How many pooled connections of an engine are checked out right now."""
+
+    def __init__(self, engine) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+        event.listen(engine, "checkout", self._out)
+        event.listen(engine, "checkin", self._in)
+
+    def _out(self, *_args) -> None:
+        with self._lock:
+            self.count += 1
+
+    def _in(self, *_args) -> None:
+        with self._lock:
+            self.count -= 1
+
+
+def test_letters_are_drawn_after_the_transaction(client, state, world, monkeypatch):
+    """A school's PDF takes seconds to draw: no connection (nor SQLite's writer slot) is held
+    meanwhile, yet the download is recorded."""
+    add_staff(state, world, "director_a")
+    headers = {"Authorization": f"Bearer {api_token(state, world, 'director_a')}"}
+    body = client.post(f"/api/admin/schools/{A}/notify", json={}, headers=headers).json()
+    checked_out, held = CheckedOut(state.engine), []
+
+    def drawing(*args, **kwargs):
+        held.append(checked_out.count)
+        return render_pdf(*args, **kwargs)
+
+    monkeypatch.setattr(letters, "render_pdf", drawing)
+    pdf = client.get(body["letters"]["pdf_url"], headers=headers)
+    assert pdf.status_code == 200 and len(_pages(pdf.content)) == 2
+    assert held == [0]
+    with transaction(state.sessions) as db:
+        recorded = db.scalars(
+            select(AuditEvent.detail).where(AuditEvent.event == "admin.letters.downloaded")
+        ).all()
+    assert recorded == [{"format": "pdf", "count": 2}]

@@ -12,6 +12,7 @@ from idp.accounts.models import Account
 from idp.admin.models import StaffTotp
 from idp.admin.roles import Role
 from idp.admin.staff.service import StaffSpec, create_staff
+from idp.db import transaction
 from idp.security.models import AuditEvent
 from tests.admin.helpers import A, add_staff, code, staff_login, text_of
 from tests.support.oidc import PASSWORD, csrf_of, form_fields, make_account
@@ -34,13 +35,13 @@ def _submit_code(client, value: str):
 
 
 def _events(state, name: str) -> list[AuditEvent]:
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         return list(db.scalars(select(AuditEvent).where(AuditEvent.event == name)))
 
 
 class TestFirstLogin:
     def test_new_password_then_enrolment_then_admin(self, client, state, world, clock):
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             _, temporary = create_staff(
                 state, db, StaffSpec("c.fontaine", "Claire", "Fontaine", Role.director, [A])
             )
@@ -76,7 +77,7 @@ class TestFirstLogin:
         done = _submit_code(client, pyotp.TOTP(secret).at(clock.timestamp()))
         assert done.status_code == 303 and done.headers["location"] == "/admin"
         assert client.get("/admin").status_code == 200
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             account = db.scalar(select(Account).where(Account.username == "c.fontaine"))
             assert not account.force_password_change
             assert db.get(StaffTotp, account.id).confirmed_at is not None
@@ -84,7 +85,7 @@ class TestFirstLogin:
 
     def test_the_secret_is_stored_encrypted(self, state, world):
         username = add_staff(state, world, "director_a")
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             row = db.scalar(select(StaffTotp))
             assert world.secrets[username] not in row.secret_encrypted
 

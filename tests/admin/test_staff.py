@@ -10,6 +10,7 @@ from sqlalchemy import select
 from idp.accounts.models import Account
 from idp.admin.cli import staff_group
 from idp.admin.models import StaffTotp
+from idp.db import transaction
 from idp.security.models import AuditEvent
 from tests.admin.helpers import A, B, C, add_staff, staff_login, text_of
 from tests.support.oidc import csrf_of
@@ -42,7 +43,7 @@ class TestCommand:
         body = json.loads(result.output)
         assert body["username"] == "c.fontaine" and len(body["password"]) == 14
         assert body["roles"] == [{"role": "director", "scope": [A, B]}]
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             account = db.scalar(select(Account).where(Account.username == "c.fontaine"))
             assert account.force_password_change and state.passwords.verify(
                 account.password_hash, body["password"]
@@ -135,7 +136,7 @@ class TestCommand:
     def test_reset_totp(self, state, world, settings):
         add_staff(state, world, "director_a")
         assert _run(settings, "reset-totp", "--username", "director.a").exit_code == 0
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             assert db.scalar(select(StaffTotp)) is None
 
 
@@ -180,7 +181,7 @@ class TestPage:
             follow_redirects=False,
         )
         assert response.status_code == 303
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             assert db.get(StaffTotp, director) is None
 
     def test_delegates_have_no_staff_page(self, client, state, world, clock):

@@ -7,20 +7,23 @@ import csv
 import io
 from datetime import timedelta
 
+from sqlalchemy import func, select
+
 from idp.admin.roles import Action, Staff
 from idp.admin.stats import figures as stats
+from idp.db import transaction
 from tests.admin.helpers import A, B, C, add_staff, api_token, staff_login
 
 
 def _staff(state, world, label) -> Staff:
     from idp.accounts.models import Account
 
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         return Staff.of(db.get(Account, world.accounts[f"staff:{label}"]))
 
 
 def test_per_class(state, world):
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         rows = {r.label: r for r in stats.per_class(db, state.clock.now(), A)}
     assert rows["5A"].pupils.values == {
         "not_created": 0,
@@ -55,7 +58,7 @@ def test_per_class(state, world):
 def test_per_school_of_an_academy(state, world):
     add_staff(state, world, "academy_paris")
     staff = _staff(state, world, "academy_paris")
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         rows = {
             r.uai: r
             for r in stats.per_school(
@@ -71,7 +74,7 @@ def test_per_school_of_an_academy(state, world):
 
 def test_routes_and_timeline(state, world):
     today = state.clock.now().date()
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         routes = stats.routes(db, lambda col: col.in_([A, B]))
         weeks = stats.timeline(db, lambda col: col.in_([A, B]), today - timedelta(weeks=6), today)
     assert routes["pupil"] == {
@@ -144,9 +147,10 @@ def test_the_snapshot_matches_the_live_figures(state, world):
     from idp.admin.stats import snapshot
 
     schools = lambda col: col.in_([A, B, C])  # noqa: E731
-    assert snapshot.refresh(state) > 0
+    with transaction(state.sessions) as db:
+        assert snapshot.refresh(db, state.clock.now()) > 0
     today = state.clock.now().date()
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         live = {
             r.uai: (r.pupils.values, r.guardians.values)
             for r in stats.per_school(db, state.clock.now(), schools)
@@ -160,3 +164,22 @@ def test_the_snapshot_matches_the_live_figures(state, world):
         assert snapshot.timeline(db, schools, since, today) == stats.timeline(
             db, schools, since, today
         )
+
+
+def test_dashboards_count_live_without_a_fresh_snapshot(client, state, world, clock):
+    """A GET page writes nothing: with no snapshot (or a stale one) the académie's figures are
+    counted live; with a fresh one they are read from it, and its time is shown."""
+    from idp.admin.models import StatsSnapshot
+    from idp.admin.stats import snapshot
+
+    add_staff(state, world, "academy_paris")
+    staff_login(client, world, "academy_paris", clock)
+    page = client.get("/admin/statistiques?academie=Paris")
+    assert page.status_code == 200 and "Collège Jean Moulin" in page.text
+    assert "Chiffres calculés le" not in page.text
+    with transaction(state.sessions) as db:
+        assert db.scalar(select(func.count()).select_from(StatsSnapshot)) == 0
+        snapshot.refresh(db, state.clock.now())
+    assert "Chiffres calculés le" in client.get("/admin/statistiques?academie=Paris").text
+    clock.advance(snapshot.STALE.total_seconds() + 60)
+    assert "Chiffres calculés le" not in client.get("/admin/statistiques?academie=Paris").text

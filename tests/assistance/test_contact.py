@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from idp.db import transaction
 from idp.outbox.models import OutboxMessage
 from idp.support.models import SupportTicket, TicketReply, TicketStatus
 from idp.support.routes import TICKETS_PER_ADDRESS
@@ -27,7 +28,7 @@ def _send(client, **overrides):
 
 
 def _tickets(state) -> list[SupportTicket]:
-    with state.uow() as db:
+    with transaction(state.sessions) as db:
         return list(db.scalars(select(SupportTicket).order_by(SupportTicket.created_at)))
 
 
@@ -44,7 +45,7 @@ class TestForm:
             "Paris",
         )
         assert ticket.status == TicketStatus.new
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             mail = db.scalar(
                 select(OutboxMessage).where(OutboxMessage.template == "support_received")
             )
@@ -138,7 +139,7 @@ class TestDesk:
             ).status_code
             == 303
         )
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             ticket = db.get(SupportTicket, paris.id)
             assert ticket.status == TicketStatus.closed and ticket.closed_at is not None
             assert db.scalar(select(TicketReply)).sent
@@ -165,7 +166,7 @@ class TestDesk:
             "statut": "in_progress",
         }
         client.post(f"/admin/assistance/{ticket.id}", data=data)
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             assert not db.scalar(select(TicketReply)).sent
             assert (
                 db.scalar(select(OutboxMessage).where(OutboxMessage.template == "support_reply"))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import httpx
@@ -191,10 +193,14 @@ def test_logout_round_trip(connector, browser):
     assert response.headers["location"] == f"{POST_LOGOUT_REDIRECT_URI}?state={logout_state}"
 
 
-def test_documents_are_cached_and_an_unknown_kid_refetches_the_jwks_once(simulator, browser):
-    fetched: list[str] = []
+@contextmanager
+def _recording_connector(
+    simulator, fetched: list[str], **options
+) -> Iterator[FranceConnectConnector]:
+    """A connector to the simulator that notes the path of every request it sends."""
+    hooks = {"request": [lambda r: fetched.append(r.url.path)]}
     with (
-        httpx.Client(event_hooks={"request": [lambda r: fetched.append(r.url.path)]}) as http,
+        httpx.Client(event_hooks=hooks) as http,
         FranceConnectConnector(
             discovery_url=simulator.discovery_url,
             client_id=CLIENT_ID,
@@ -202,8 +208,15 @@ def test_documents_are_cached_and_an_unknown_kid_refetches_the_jwks_once(simulat
             redirect_uri=REDIRECT_URI,
             post_logout_redirect_uri=POST_LOGOUT_REDIRECT_URI,
             http=http,
+            **options,
         ) as connector,
     ):
+        yield connector
+
+
+def test_documents_are_cached_and_an_unknown_kid_refetches_the_jwks_once(simulator, browser):
+    fetched: list[str] = []
+    with _recording_connector(simulator, fetched) as connector:
         params, state, nonce = _login(connector, browser)
         connector.handle_callback(params, state, nonce)
         params, state, nonce = _login(connector, browser)
@@ -212,3 +225,20 @@ def test_documents_are_cached_and_an_unknown_kid_refetches_the_jwks_once(simulat
             connector.handle_callback(params, state, nonce)
     assert fetched.count("/api/v2/.well-known/openid-configuration") == 1
     assert fetched.count("/api/v2/jwks") == 2
+
+
+def test_logout_url_uses_the_discovery_document_it_has_even_past_its_ttl(simulator, browser):
+    """The IdP builds the logout URL while it ends its own session, in a transaction: no call
+    to FranceConnect then, as long as one discovery document was ever fetched."""
+    fetched: list[str] = []
+    with _recording_connector(simulator, fetched, cache_ttl=0) as connector:  # all stale at once
+        params, state, nonce = _login(connector, browser)
+        identity = connector.handle_callback(params, state, nonce)
+        fetched.clear()
+        logout_state, _ = connector.new_state_and_nonce()
+        url = connector.logout_url(identity.id_token, logout_state)
+        assert fetched == []
+        connector.login_url(*connector.new_state_and_nonce())
+        assert fetched == ["/api/v2/.well-known/openid-configuration"]  # the TTL is past
+    response = browser.http.get(url)
+    assert response.headers["location"] == f"{POST_LOGOUT_REDIRECT_URI}?state={logout_state}"

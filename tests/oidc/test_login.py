@@ -6,8 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
 
-from idp.accounts.login.authentication import authenticate
+from idp.accounts.login.authentication import authenticate, unlock
 from idp.accounts.models import Account, AccountState
+from idp.db import transaction
 from tests.support.oidc import PASSWORD, csrf_of, make_account
 
 
@@ -94,7 +95,7 @@ class TestThrottling:
         assert locked.account_id is None and "Trop de tentatives" in locked.error
         # Even the right password is refused while locked.
         assert authenticate(state, "j.martin", PASSWORD, "10.0.0.3").account_id is None
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             assert db.get(Account, account.id).state == AccountState.locked
 
     def test_parallel_guesses_never_exceed_the_limit(self, state, account):
@@ -117,9 +118,6 @@ class TestThrottling:
         assert len(checked) <= limit
 
     def test_unlock_lifts_the_lock(self, state, account):
-        from idp.accounts.login.authentication import unlock
-        from idp.db import transaction
-
         for _ in range(state.settings.login_max_failures_account + 1):
             authenticate(state, "j.martin", "bad", "10.0.0.5")
         assert authenticate(state, "j.martin", PASSWORD, "10.0.0.5").account_id is None
@@ -155,8 +153,8 @@ class TestPasswordHashing:
 
     def test_rehash_when_parameters_change(self, client, state, account):
         weak = PasswordHasher(time_cost=1, memory_cost=512, parallelism=1).hash(PASSWORD)
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             db.get(Account, account.id).password_hash = weak
         assert _post_login(client, "j.martin", PASSWORD).status_code == 303
-        with state.uow() as db:
+        with transaction(state.sessions) as db:
             assert db.get(Account, account.id).password_hash != weak

@@ -25,9 +25,9 @@ from idp.accounts.journeys import children as kids
 from idp.accounts.journeys import common as journey
 from idp.accounts.journeys import email_links
 from idp.accounts.journeys.models import LinkReport, LinkReportStatus
-from idp.accounts.login.steps import required_step
 from idp.accounts.models import Account, AccountKind, AccountState
 from idp.accounts.passwords_policy import problems
+from idp.accounts.steps import required_step
 from idp.deps import CheckedForm, Db, State, client_ip
 from idp.i18n import _
 from idp.registry.identifiers import normalize_email

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from federation.connector import FranceConnectIdentity
 from idp.accounts.grouping.service import auto_group
-from idp.accounts.identifiers import add_with_username
 from idp.accounts.login.authentication import DISABLED
 from idp.accounts.models import (
     Account,
@@ -33,6 +32,8 @@ from idp.accounts.models import (
     ActivationRoute,
     FederatedIdentity,
 )
+from idp.accounts.service import NewAccount, create_account
+from idp.i18n import _
 from idp.registry.models import Guardian
 from idp.state import AppState
 
@@ -97,7 +98,7 @@ def linked_account(db: Session, subject: str) -> Account | None:
         .join(FederatedIdentity, FederatedIdentity.account_id == Account.id)
         .where(FederatedIdentity.provider == PROVIDER, FederatedIdentity.subject == subject)
     )
-    for _ in range(5):  # a merged account points to the one kept; chains are short
+    for _hop in range(5):  # a merged account points to the one kept; chains are short
         if account is None or account.merged_into_id is None:
             break
         account = db.get(Account, account.merged_into_id)
@@ -136,8 +137,8 @@ def complete_link(state: AppState, db: Session, link: PendingLink, mobile: str) 
         db.scalars(select(Guardian).where(Guardian.id.in_(link.selected)).order_by(Guardian.id))
     )
     if not guardians:
-        raise LinkRefused("Le dossier de l'école n'a pas été retrouvé. Veuillez recommencer.")
-    account = _owner(db, guardians) or _create(state, db, link, guardians[0])
+        raise LinkRefused(_("Le dossier de l'école n'a pas été retrouvé. Veuillez recommencer."))
+    account = _owner(db, guardians) or _create(state, db, guardians[0])
     admit(state, db, account, link.sub)
     now = state.clock.now()
     owned = set(
@@ -195,25 +196,17 @@ def _owner(db: Session, guardians: list[Guardian]) -> Account | None:
     return usable[0] if usable else None
 
 
-def _create(state: AppState, db: Session, link: PendingLink, guardian: Guardian) -> Account:
-    now = state.clock.now()
-    account = Account(
+def _create(state: AppState, db: Session, guardian: Guardian) -> Account:
+    """A new guardian account without a password; ``complete_link`` links the records."""
+    new = NewAccount(
         kind=AccountKind.guardian,
-        password_hash=None,
         state=AccountState.active,
         # The names the schools use, so the account reads like its records (and groups by them).
         given_name=guardian.given_name,
         family_name=guardian.family_name,
         activation_route=ActivationRoute.franceconnect,
-        created_at=now,
-        updated_at=now,
-        activated_at=now,
-        email_verified=False,
-        phone_number_verified=False,
-        force_password_change=False,
-        failed_logins=0,
     )
-    return add_with_username(db, account)
+    return create_account(db, state.clock.now(), new)
 
 
 def _activate(state: AppState, account: Account) -> None:

@@ -15,10 +15,9 @@ FC's own birth date is not used: the registry has none for guardians.
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -31,7 +30,6 @@ from idp.registry.models import Guardian, Guardianship, Pupil, PupilStatus
 #: pre-filter lets any one character stand there (LIKE ``_``). The exact comparison happens
 #: afterwards in Python (``normalize_name``), which the database cannot run.
 _LOOSE = frozenset("aeiouycn'- %")
-_DATE_FR = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 
 
 def _like_pattern(name: str) -> str:
@@ -98,18 +96,6 @@ def select_by_birthdates(children: dict[str, set[date]], entered: set[date]) -> 
     kept = [gid for gid, dates in children.items() if dates and dates <= entered]
     covered = set().union(*(children[gid] for gid in kept)) if kept else set()
     return sorted(kept) if kept and covered == entered else []
-
-
-def parse_birthdate(value: str) -> date | None:
-    """``YYYY-MM-DD`` (date inputs) or ``JJ/MM/AAAA`` (typed by hand)."""
-    text = value.strip()
-    try:
-        if match := _DATE_FR.fullmatch(text):
-            day, month, year = (int(part) for part in match.groups())
-            return date(year, month, day)
-        return datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError:
-        return None
 
 
 def choose_mobile(guardians: list[Guardian]) -> tuple[str, list[Guardian]] | None:

@@ -8,7 +8,7 @@ parent. One account covers them all by linking every record (``AccountGuardian``
   — an unverified contact proves nothing;
 * by hand (``merge_accounts``), when the person proves control of the other account (its
   identifier and temporary or current password, checked by the caller through the throttled
-  ``authenticate``). The other account is retired (``merged_into_id``), its sessions and grants
+  ``check_password``). The other account is retired (``merged_into_id``), its sessions and grants
   revoked.
 
 A record already held by an account someone activated is never taken automatically; one held by
@@ -28,13 +28,17 @@ from idp.accounts.models import (
     AccountState,
     FederatedIdentity,
 )
+from idp.i18n import _
+from idp.oidc.logout import end_session
 from idp.registry.identifiers import normalize_name
 from idp.registry.models import Guardian
 from idp.state import AppState
 
-SAME_ACCOUNT = "Vous êtes déjà connecté avec ce compte : saisissez l'identifiant de l'autre compte."
-NOT_A_GUARDIAN = "Ce compte n'est pas un compte de représentant légal."
-DIFFERENT_NAMES = (
+SAME_ACCOUNT = _(
+    "Vous êtes déjà connecté avec ce compte : saisissez l'identifiant de l'autre compte."
+)
+NOT_A_GUARDIAN = _("Ce compte n'est pas un compte de représentant légal.")
+DIFFERENT_NAMES = _(
     "Les nom et prénom des deux comptes doivent être identiques. Si l'un d'eux est mal "
     "orthographié, demandez à l'école ou à l'établissement de le corriger."
 )
@@ -168,8 +172,6 @@ def merge_accounts(
 
 def retire_into(state: AppState, db: Session, other: Account, into: Account, reason: str) -> None:
     """Retire ``other`` in favour of ``into``: nothing issued to it stays usable."""
-    from idp.oidc.logout import end_session
-
     other.state = AccountState.retired
     other.merged_into_id = into.id
     other.updated_at = state.clock.now()

@@ -19,15 +19,16 @@ from sqlalchemy.orm import Session
 
 from idp.accounts.models import Account, AccountState
 from idp.db import transaction
+from idp.i18n import _, ngettext
 from idp.state import AppState
 
-BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
-DISABLED = "Ce compte est désactivé. Contactez l'école ou l'établissement de votre enfant."
-RETIRED = (
+BAD_CREDENTIALS = _("Identifiant ou mot de passe incorrect.")
+DISABLED = _("Ce compte est désactivé. Contactez l'école ou l'établissement de votre enfant.")
+RETIRED = _(
     "Ce compte a été regroupé avec un autre compte ÉduConnect : connectez-vous avec "
     "l'identifiant du compte que vous avez conservé."
 )
-EXPIRED = (
+EXPIRED = _(
     "Votre courrier de notification a expiré (validité de 3 mois). Demandez de nouveaux "
     "identifiants à l'école ou à l'établissement."
 )
@@ -35,8 +36,11 @@ EXPIRED = (
 
 def too_many(seconds: int) -> str:
     minutes = max(1, math.ceil(seconds / 60))
-    unit = "minute" if minutes == 1 else "minutes"
-    return f"Trop de tentatives de connexion. Réessayez dans {minutes} {unit}."
+    return ngettext(
+        "Trop de tentatives de connexion. Réessayez dans %(minutes)s minute.",
+        "Trop de tentatives de connexion. Réessayez dans %(minutes)s minutes.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 @dataclass

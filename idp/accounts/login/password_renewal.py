@@ -6,27 +6,26 @@ no service is reached before a new password is chosen, then the pending authoriz
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from idp.accounts.journeys import common as journey
 from idp.accounts.passwords_policy import problems
 from idp.accounts.recovery import service as recovery
-from idp.deps import State
+from idp.deps import CheckedForm, Db, State
+from idp.i18n import _
 from idp.state import AppState
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/mot-de-passe/renouveler")
-def forced_form(request: Request, state: State, auth: str | None = None) -> Response:
+def forced_form(request: Request, state: State, db: Db, auth: str | None = None) -> Response:
     auth = journey.valid_auth(state, auth)
-    with state.uow() as db:
-        found = journey.signed_in(state, db, request)
-        if found is None:
-            return journey.login_redirect(auth)
-        if not found[1].force_password_change or found[1].password_hash is None:
-            return journey.resume(state, db, request, auth, journey.redirect("/"))
+    found = journey.signed_in(state, db, request)
+    if found is None:
+        return journey.login_redirect(auth)
+    if not found[1].force_password_change or found[1].password_hash is None:
+        return journey.resume(state, db, request, auth, journey.redirect("/"))
     return _forced_page(state, request, auth, {})
 
 
@@ -34,7 +33,7 @@ def _forced_page(
     state: AppState, request: Request, auth: str | None, errors: dict, status: int = 200
 ) -> Response:
     context = {
-        "title": "Renouveler mon mot de passe",
+        "title": _("Renouveler mon mot de passe"),
         "action": "/mot-de-passe/renouveler",
         "hidden": journey.hidden(auth),
         "errors": errors,
@@ -45,44 +44,29 @@ def _forced_page(
 
 
 @router.post("/mot-de-passe/renouveler")
-async def forced_submit(request: Request, state: State) -> Response:
-    form = await journey.read_form(request)
-    return await run_in_threadpool(_forced, state, request, form)
-
-
-def _forced(state: AppState, request: Request, form: dict[str, str]) -> Response:
+def forced_submit(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
     auth = journey.valid_auth(state, form.get("auth"))
-    with state.uow() as db:
-        found = journey.signed_in(state, db, request)
-        if found is None:
-            return journey.login_redirect(auth)
-        session, account = found
-        if account.force_password_change and account.password_hash:
-            personal = [account.username, account.given_name, account.family_name]
-            if found_problems := problems(
-                form.get("password", ""),
-                form.get("password_confirm", ""),
-                personal=personal,
-                current_hash=account.password_hash,
-                passwords=state.passwords,
-            ):
-                return _forced_page(
-                    state, request, auth, journey.password_errors(found_problems), 400
-                )
-            recovery.set_password(
-                state,
-                db,
-                account,
-                state.passwords.hash(form["password"]),
-                reason="renewed",
-                keep_sid=session.sid,
-            )
+    found = journey.signed_in(state, db, request)
+    if found is None:
+        return journey.login_redirect(auth)
+    session, account = found
+    if account.force_password_change and account.password_hash:
+        if found_problems := problems(
+            form.get("password", ""),
+            form.get("password_confirm", ""),
+            personal=[account.username, account.given_name, account.family_name],
+            current_hash=account.password_hash,
+            passwords=state.passwords,
+        ):
+            errors = journey.password_errors(found_problems)
+            return _forced_page(state, request, auth, errors, 400)
+        new_hash = state.passwords.hash(form["password"])
+        recovery.set_password(state, db, account, new_hash, reason="renewed", keep_sid=session.sid)
     done = journey.message(
         state,
         request,
-        "Mot de passe renouvelé",
-        "Votre nouveau mot de passe est enregistré.",
-        [("Continuer", "/")],
+        _("Mot de passe renouvelé"),
+        _("Votre nouveau mot de passe est enregistré."),
+        [(_("Continuer"), "/")],
     )
-    with state.uow() as db:
-        return journey.resume(state, db, request, auth, done)
+    return journey.resume(state, db, request, auth, done)

@@ -14,16 +14,17 @@ was reachable with the password alone is not reachable with the upgraded cookie'
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from idp.accounts.journeys.common import read_form, redirect, resume, valid_auth
+from idp.accounts.journeys.common import redirect, resume, valid_auth
 from idp.accounts.login import totp
-from idp.accounts.login.steps import SECOND_FACTOR_AMR, STAFF_SECOND_FACTOR
 from idp.accounts.models import Account, AccountKind
 from idp.accounts.passwords_policy import problems
 from idp.accounts.sessions import open_session
-from idp.deps import State, client_ip
+from idp.accounts.steps import SECOND_FACTOR_AMR, STAFF_SECOND_FACTOR
+from idp.deps import CheckedForm, Db, State, client_ip
+from idp.i18n import _, ngettext
 from idp.oidc.authorize import current_session
 from idp.oidc.interaction import set_session_cookie
 from idp.security.stores import SessionData
@@ -33,42 +34,55 @@ router = APIRouter(include_in_schema=False)
 
 PASSWORD_PATH = "/connexion/nouveau-mot-de-passe"
 MESSAGES = {
-    "wrong": "Code incorrect. Saisissez le code à 6 chiffres affiché en ce moment "
-    "par votre application.",
-    "malformed": "Saisissez les 6 chiffres affichés par votre application, sans autre caractère.",
-    "replayed": "Ce code a déjà été utilisé. Attendez le code suivant de votre application.",
-    "not_enrolled": "La double authentification a changé entre-temps. Recommencez.",
+    "wrong": _(
+        "Code incorrect. Saisissez le code à 6 chiffres affiché en ce moment par votre application."
+    ),
+    "malformed": _(
+        "Saisissez les 6 chiffres affichés par votre application, sans autre caractère."
+    ),
+    "replayed": _("Ce code a déjà été utilisé. Attendez le code suivant de votre application."),
+    "not_enrolled": _("La double authentification a changé entre-temps. Recommencez."),
 }
 
 
 def _locked_message(seconds: int) -> str:
     minutes = max(1, -(-seconds // 60))
-    return f"Trop de codes incorrects. Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}."
+    return ngettext(
+        "Trop de codes incorrects. Réessayez dans %(minutes)s minute.",
+        "Trop de codes incorrects. Réessayez dans %(minutes)s minutes.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
-def _staff(state: AppState, request: Request) -> tuple[SessionData, Account] | None:
-    with state.uow(readonly=True) as db:
-        found = current_session(state, db, request)
+def _staff(
+    state: AppState, db: Session, request: Request, auth: str | None
+) -> tuple[SessionData, Account] | Response:
+    """The staff session and its account, or the login page."""
+    found = current_session(state, db, request)
     if found is None or found[1].kind != AccountKind.staff:
-        return None
+        return redirect("/login", auth)
     return found
 
 
+def _to_admin(state: AppState, db: Session, request: Request, auth: str | None) -> Response:
+    """Where a checked second factor leads: the pending request, or the admin tool."""
+    return resume(state, db, request, auth, RedirectResponse("/admin", status_code=303))
+
+
 @router.get(STAFF_SECOND_FACTOR)
-def second_factor_page(request: Request, state: State, auth: str | None = None) -> Response:
+def second_factor_page(request: Request, state: State, db: Db, auth: str | None = None) -> Response:
     auth = valid_auth(state, auth)
-    found = _staff(state, request)
-    if found is None:
-        return redirect("/login", auth)
-    session, account = found
-    if SECOND_FACTOR_AMR in session.amr:
-        with state.uow() as db:
-            return resume(state, db, request, auth, RedirectResponse("/admin", status_code=303))
-    return _page(state, request, account, auth)
+    found = _staff(state, db, request, auth)
+    if isinstance(found, Response):
+        return found
+    if SECOND_FACTOR_AMR in found[0].amr:
+        return _to_admin(state, db, request, auth)
+    return _page(state, db, request, found[1], auth)
 
 
 def _page(
     state: AppState,
+    db: Session,
     request: Request,
     account: Account,
     auth: str | None,
@@ -81,9 +95,8 @@ def _page(
         return state.templates.render(
             request, "admin/staff_password.html", context, status_code=status
         )
-    with state.uow() as db:
-        enrolled = totp.is_enrolled(db, account.id)
-        secret = None if enrolled else totp.start_enrolment(state, db, account.id)
+    enrolled = totp.is_enrolled(db, account.id)
+    secret = None if enrolled else totp.start_enrolment(state, db, account.id)
     context = {
         "hidden": hidden,
         "errors": errors or {},
@@ -97,86 +110,58 @@ def _page(
 
 
 @router.post(STAFF_SECOND_FACTOR)
-async def second_factor_submit(request: Request, state: State) -> Response:
-    form = await read_form(request)
-    return await run_in_threadpool(_check_code, state, request, form)
-
-
-def _check_code(state: AppState, request: Request, form: dict[str, str]) -> Response:
+def second_factor_submit(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
     auth = valid_auth(state, form.get("auth"))
-    found = _staff(state, request)
-    if found is None:
-        return redirect("/login", auth)
+    found = _staff(state, db, request, auth)
+    if isinstance(found, Response):
+        return found
     session, account = found
     if SECOND_FACTOR_AMR in session.amr:
-        with state.uow() as db:
-            return resume(state, db, request, auth, RedirectResponse("/admin", status_code=303))
+        return _to_admin(state, db, request, auth)
     if account.force_password_change:
         return redirect(STAFF_SECOND_FACTOR, auth)
-    ip = client_ip(request)
-    with state.uow() as db:
-        enrolled = totp.is_enrolled(db, account.id)
-        check = totp.verify(state, db, account.id, form.get("code", ""), confirm=not enrolled)
-        if check.ok:
-            event = "totp.verified" if enrolled else "totp.enrolled"
-            state.audit.record(
-                db,
-                event,
-                actor_account_id=account.id,
-                target_type="account",
-                target_id=account.id,
-                ip=ip,
-            )
-            token = _upgrade(state, request, session, account)
-        else:
-            state.audit.record(
-                db,
-                "totp.failed",
-                actor_account_id=account.id,
-                target_type="account",
-                target_id=account.id,
-                ip=ip,
-                detail={"reason": check.reason},
-            )
+    enrolled = totp.is_enrolled(db, account.id)
+    check = totp.verify(state, db, account.id, form.get("code", ""), confirm=not enrolled)
+    event = ("totp.verified" if enrolled else "totp.enrolled") if check.ok else "totp.failed"
+    state.audit.record(
+        db,
+        event,
+        actor_account_id=account.id,
+        target_type="account",
+        target_id=account.id,
+        ip=client_ip(request),
+        detail=None if check.ok else {"reason": check.reason},
+    )
     if not check.ok:
+        locked = check.reason == "locked"
         message = (
-            _locked_message(check.retry_after)
-            if check.reason == "locked"
-            else MESSAGES[check.reason or "wrong"]
+            _locked_message(check.retry_after) if locked else MESSAGES[check.reason or "wrong"]
         )
-        status = 429 if check.reason == "locked" else 400
-        return _page(state, request, account, auth, {"code": message}, status)
-    with state.uow() as db:
-        response = resume(
-            state, db, request, auth, RedirectResponse("/admin", status_code=303), token
-        )
+        return _page(state, db, request, account, auth, {"code": message}, 429 if locked else 400)
+    token = _upgrade(state, db, request, session, account)
+    response = resume(state, db, request, auth, RedirectResponse("/admin", status_code=303), token)
     set_session_cookie(response, state.settings, token)
     return response
 
 
-def _upgrade(state: AppState, request: Request, session: SessionData, account: Account) -> str:
+def _upgrade(
+    state: AppState, db: Session, request: Request, session: SessionData, account: Account
+) -> str:
     """A new session that records the second factor; the password-only one ends."""
     amr = list(dict.fromkeys([*session.amr, SECOND_FACTOR_AMR, "mfa"]))
-    with state.uow() as db:
-        token, _ = open_session(
-            state, db, request, account, amr=amr, acr=session.acr or "urn:educonnect:loa:basic"
-        )
-        state.stores.sessions.end(db, session.sid)
+    acr = session.acr or "urn:educonnect:loa:basic"
+    token, _session = open_session(state, db, request, account, amr=amr, acr=acr)
+    state.stores.sessions.end(db, session.sid)
     return token
 
 
 @router.post(PASSWORD_PATH)
-async def new_password_submit(request: Request, state: State) -> Response:
-    form = await read_form(request)
-    return await run_in_threadpool(_new_password, state, request, form)
-
-
-def _new_password(state: AppState, request: Request, form: dict[str, str]) -> Response:
+def new_password_submit(request: Request, state: State, db: Db, form: CheckedForm) -> Response:
     auth = valid_auth(state, form.get("auth"))
-    found = _staff(state, request)
-    if found is None:
-        return redirect("/login", auth)
-    _, account = found
+    found = _staff(state, db, request, auth)
+    if isinstance(found, Response):
+        return found
+    account = found[1]
     if not account.force_password_change:
         return redirect(STAFF_SECOND_FACTOR, auth)
     password = form.get("password", "")
@@ -188,19 +173,17 @@ def _new_password(state: AppState, request: Request, form: dict[str, str]) -> Re
         passwords=state.passwords,
     )
     if found_problems:
-        return _page(state, request, account, auth, {"password": " ".join(found_problems)}, 400)
-    new_hash = state.passwords.hash(password)  # argon2 outside the transaction (SQLite lock)
-    with state.uow() as db:
-        row = db.get(Account, account.id)
-        row.password_hash = new_hash
-        row.force_password_change = False
-        row.password_changed_at = row.updated_at = state.clock.now()
-        state.audit.record(
-            db,
-            "password.changed",
-            actor_account_id=row.id,
-            target_type="account",
-            target_id=row.id,
-            ip=client_ip(request),
-        )
+        errors = {"password": " ".join(found_problems)}
+        return _page(state, db, request, account, auth, errors, 400)
+    account.password_hash = state.passwords.hash(password)
+    account.force_password_change = False
+    account.password_changed_at = account.updated_at = state.clock.now()
+    state.audit.record(
+        db,
+        "password.changed",
+        actor_account_id=account.id,
+        target_type="account",
+        target_id=account.id,
+        ip=client_ip(request),
+    )
     return redirect(STAFF_SECOND_FACTOR, auth)

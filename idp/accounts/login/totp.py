@@ -24,6 +24,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from idp.admin.models import StaffTotp
+from idp.i18n import _
 from idp.state import AppState
 
 STEP = 30
@@ -32,7 +33,8 @@ DRIFT_STEPS = 1
 MAX_FAILURES = 5
 WINDOW = 15 * 60
 LOCK_SECONDS = 15 * 60
-ISSUER_LABEL = "ÉduConnect"
+#: The name authenticator apps show beside the codes.
+ISSUER_LABEL = _("ÉduConnect")
 _CODE = re.compile(r"^\d{6}$")
 
 

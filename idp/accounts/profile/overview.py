@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from idp.accounts.models import Account, AccountGuardian, FederatedIdentity
+from idp.i18n import _
 from idp.oidc.models import Client, Consent, Grant
 from idp.registry.models import Guardianship, Pupil, PupilStatus, School
 from idp.security.stores import SessionData
@@ -177,15 +178,15 @@ _PRODUCT = re.compile(r"^[\w.\-]+")
 def describe_device(user_agent: str | None) -> str:
     """A short, recognisable label for a user agent ("Firefox sous Windows")."""
     if not user_agent:
-        return "Appareil inconnu"
+        return _("Appareil inconnu")
     browser = next((name for marker, name in _BROWSERS if marker in user_agent), None)
     system = next((name for marker, name in _SYSTEMS if marker in user_agent), None)
     if browser and system:
-        return f"{browser} sous {system}"
+        return _("%(browser)s sous %(system)s") % {"browser": browser, "system": system}
     if browser or system:
-        return browser or f"Navigateur sous {system}"
+        return browser or _("Navigateur sous %(system)s") % {"system": system}
     product = _PRODUCT.match(user_agent)
-    return product.group(0)[:40] if product else "Appareil inconnu"
+    return product.group(0)[:40] if product else _("Appareil inconnu")
 
 
 def format_date(value: date) -> str:
@@ -194,4 +195,7 @@ def format_date(value: date) -> str:
 
 def format_datetime(value: datetime) -> str:
     local = value.astimezone(_PARIS) if _PARIS else value
-    return local.strftime("%d/%m/%Y à %H:%M")
+    return _("%(date)s à %(time)s") % {
+        "date": local.strftime("%d/%m/%Y"),
+        "time": local.strftime("%H:%M"),
+    }

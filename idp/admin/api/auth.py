@@ -13,12 +13,14 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
-from idp.accounts.login.steps import SECOND_FACTOR_AMR
 from idp.accounts.models import Account
+from idp.accounts.steps import SECOND_FACTOR_AMR
 from idp.admin.roles import Staff
-from idp.deps import State, client_ip
+from idp.deps import Db, ReadDb, State, client_ip
 from idp.oidc.models import Grant
+from idp.state import AppState
 
 SCOPE = "admin"
 _bearer = HTTPBearer(
@@ -42,10 +44,11 @@ def _refuse(status: int, error: str, description: str) -> HTTPException:
     )
 
 
-def caller(
+def _identify(
     request: Request,
-    state: State,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    state: AppState,
+    db: Session,
+    credentials: HTTPAuthorizationCredentials | None,
 ) -> Caller:
     if credentials is None:
         raise HTTPException(
@@ -58,12 +61,11 @@ def caller(
         raise _refuse(401, "invalid_token", "The access token is invalid or expired.")
     if SCOPE not in str(claims.get("scope", "")).split():
         raise _refuse(403, "insufficient_scope", "The admin scope is required.")
-    with state.uow(readonly=True) as db:
-        if state.tokens.is_access_token_revoked(db, claims):
-            raise _refuse(401, "invalid_token", "The access token was revoked.")
-        grant = db.get(Grant, claims.get("gid", "")) if claims.get("gid") else None
-        account = db.get(Account, grant.account_id) if grant and grant.account_id else None
-        staff = Staff.of(account) if account is not None and account.can_log_in else None
+    if state.tokens.is_access_token_revoked(db, claims):
+        raise _refuse(401, "invalid_token", "The access token was revoked.")
+    grant = db.get(Grant, claims.get("gid", "")) if claims.get("gid") else None
+    account = db.get(Account, grant.account_id) if grant and grant.account_id else None
+    staff = Staff.of(account) if account is not None and account.can_log_in else None
     if staff is None:
         raise _refuse(403, "insufficient_scope", "The token's account is not a staff account.")
     if SECOND_FACTOR_AMR not in (grant.amr or []):
@@ -71,4 +73,20 @@ def caller(
     return Caller(staff, client_ip(request))
 
 
-Who = Annotated[Caller, Depends(caller)]
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+# Two doors to the same check, so that the caller is read in the endpoint's own transaction
+# (FastAPI gives the endpoint and its dependencies one ``Db`` or one ``ReadDb`` per request).
+def reader(request: Request, state: State, db: ReadDb, credentials: Bearer) -> Caller:
+    return _identify(request, state, db, credentials)
+
+
+def writer(request: Request, state: State, db: Db, credentials: Bearer) -> Caller:
+    return _identify(request, state, db, credentials)
+
+
+#: The caller of an endpoint that only reads (declare ``db: ReadDb``)…
+Who = Annotated[Caller, Depends(reader)]
+#: …and of one that writes (declare ``db: Db``).
+WhoActs = Annotated[Caller, Depends(writer)]

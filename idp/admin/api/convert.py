@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from idp.accounts.models import AccountKind
 from idp.admin.api import models as m
 from idp.admin.people.records import Person
 from idp.admin.stats.figures import STATES, Counts, Row
+
+KIND = {m.PeopleKind.pupils: AccountKind.pupil, m.PeopleKind.guardians: AccountKind.guardian}
+NOT_FOUND = {404: {"description": "Unknown, or outside your schools."}}
 
 
 def person_out(p: Person) -> m.PersonSummary:
@@ -20,7 +24,7 @@ def person_out(p: Person) -> m.PersonSummary:
         email=p.email,
         activation_route=m.RouteFilter(p.route) if p.route else None,
         has_account=p.account_id is not None,
-        children=[m.Child(**vars(c)) for c in p.children],
+        children=p.children,
     )
 
 

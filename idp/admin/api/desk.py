@@ -9,15 +9,14 @@ from fastapi import APIRouter, HTTPException, Query
 
 from idp.accounts.journeys.models import LinkReportStatus
 from idp.admin.api import models as m
-from idp.admin.api.auth import Who
-from idp.admin.api.convert import row_out
+from idp.admin.api.auth import Who, WhoActs
+from idp.admin.api.convert import NOT_FOUND, row_out
 from idp.admin.desk_routes import report_rows, resolve_report
 from idp.admin.roles import Action
 from idp.admin.stats.routes import build_view
-from idp.deps import State
+from idp.deps import Db, ReadDb, State
 
 router = APIRouter()
-NOT_FOUND = {404: {"description": "Unknown, or outside your schools."}}
 
 
 @router.get(
@@ -25,12 +24,13 @@ NOT_FOUND = {404: {"description": "Unknown, or outside your schools."}}
 )
 def statistics(
     state: State,
+    db: ReadDb,
     who: Who,
     school: Annotated[str, Query(max_length=8)] = "",
     academy: Annotated[str, Query(max_length=60)] = "",
 ) -> m.Statistics:
     """Accounts by state: per class of a school, per school of an académie, or of yours."""
-    view = build_view(state, who.staff, school, academy)
+    view = build_view(state, db, who.staff, school, academy)
     return m.Statistics(
         title=view.title,
         rows_are="class" if view.row_kind == "class" else "school",
@@ -43,13 +43,12 @@ def statistics(
 
 @router.get("/reports", operation_id="admin_list_reports", response_model=list[m.Report])
 def list_reports(
-    state: State, who: Who, status: Literal["open", "confirmed", "dismissed"] | None = "open"
+    db: ReadDb, who: Who, status: Literal["open", "confirmed", "dismissed"] | None = "open"
 ) -> list[m.Report]:
     """ "Not my child" reports of your schools."""
     if not who.staff.can(Action.reports):
         raise HTTPException(404)
-    with state.uow(readonly=True) as db:
-        rows = report_rows(db, who.staff, LinkReportStatus(status) if status else None)
+    rows = report_rows(db, who.staff, LinkReportStatus(status) if status else None)
     return [_report(r) for r, _, _ in rows]
 
 
@@ -59,13 +58,10 @@ def list_reports(
     response_model=m.Report,
     responses=NOT_FOUND,
 )
-def resolve(state: State, who: Who, report_id: str, body: m.ReportDecision) -> m.Report:
+def resolve(state: State, db: Db, who: WhoActs, report_id: str, body: m.ReportDecision) -> m.Report:
     """Record what the school found about a report."""
-    with state.uow() as db:
-        report = resolve_report(
-            state, db, who.staff, report_id, LinkReportStatus(body.status), who.ip
-        )
-        return _report(report)
+    decision = LinkReportStatus(body.status)
+    return _report(resolve_report(state, db, who.staff, report_id, decision, who.ip))
 
 
 def _report(r) -> m.Report:

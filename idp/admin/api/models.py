@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from idp.admin.people.records import Child  # a plain dataclass: pydantic documents it as is
+
 
 class PeopleKind(enum.StrEnum):
     pupils = "pupils"
@@ -38,15 +40,6 @@ class Me(BaseModel):
     username: str
     name: str
     roles: list[Assignment]
-
-
-class Child(BaseModel):
-    id: str
-    given_name: str
-    family_name: str
-    school_uai: str
-    level: str | None
-    class_name: str | None
 
 
 class PersonSummary(BaseModel):

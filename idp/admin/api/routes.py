@@ -13,21 +13,18 @@ from fastapi import APIRouter, HTTPException, Query
 from starlette.responses import Response
 
 from idp.accounts.models import AccountKind
+from idp.admin.api import actions as api_actions
 from idp.admin.api import desk as api_desk
 from idp.admin.api import models as m
-from idp.admin.api.auth import Caller, Who
-from idp.admin.api.convert import person_out
+from idp.admin.api.auth import Who, WhoActs
+from idp.admin.api.convert import KIND, NOT_FOUND, person_out
 from idp.admin.people import actions, search
 from idp.admin.people import records as people
 from idp.admin.roles import Action
 from idp.admin.schools.routes import letters_response
-from idp.deps import State
-from idp.state import AppState
+from idp.deps import Db, ReadDb, State
 
 router = APIRouter(prefix="/api/admin", tags=["Administration"])
-NOT_FOUND = api_desk.NOT_FOUND
-
-KIND = {m.PeopleKind.pupils: AccountKind.pupil, m.PeopleKind.guardians: AccountKind.guardian}
 
 
 @router.get("/me", operation_id="admin_me", response_model=m.Me)
@@ -44,6 +41,7 @@ def me(who: Who) -> m.Me:
 @router.get("/people", operation_id="admin_search_people", response_model=m.PeoplePage)
 def search_people(
     state: State,
+    db: ReadDb,
     who: Who,
     kind: m.PeopleKind = m.PeopleKind.pupils,
     name: Annotated[str, Query(max_length=100)] = "",
@@ -70,8 +68,7 @@ def search_people(
         route=route.value if route else "",
         page=page,
     )
-    with state.uow(readonly=True) as db:
-        result = search.search(db, who.staff, filters, state.clock.now())
+    result = search.search(db, who.staff, filters, state.clock.now())
     return m.PeoplePage(
         items=[person_out(p) for p in result.people],
         total=result.total,
@@ -80,188 +77,33 @@ def search_people(
     )
 
 
-def _target(
-    state: AppState, db, who: Caller, kind: m.PeopleKind, person_id: str, action: Action
-) -> actions.Target:
-    try:
-        return actions.target(db, who.staff, KIND[kind], person_id, action)
-    except actions.NotFound:
-        raise HTTPException(404) from None
-
-
 @router.get(
     "/people/{kind}/{person_id}",
     operation_id="admin_get_person",
     response_model=m.PersonDetail,
     responses=NOT_FOUND,
 )
-def get_person(state: State, who: Who, kind: m.PeopleKind, person_id: str) -> m.PersonDetail:
+def get_person(
+    state: State, db: ReadDb, who: Who, kind: m.PeopleKind, person_id: str
+) -> m.PersonDetail:
     """A person of your schools, their account (if any) and its history."""
     now = state.clock.now()
-    with state.uow(readonly=True) as db:
-        t = _target(state, db, who, kind, person_id, Action.read)
-        children = (
-            people.children_of(db, who.staff, [person_id], Action.read).get(person_id, [])
-            if t.kind == AccountKind.guardian
-            else []
-        )
-        summary = people.person_of(
-            t.kind, t.person, t.account, people.state_of(t.account, now), children
-        )
-        history = people.history(db, t.account.id if t.account else None, person_id)
-        account = m.AccountOut.model_validate(t.account) if t.account else None
+    t = actions.target(db, who.staff, KIND[kind], person_id, Action.read)
+    children = (
+        people.children_of(db, who.staff, [person_id], Action.read).get(person_id, [])
+        if t.kind == AccountKind.guardian
+        else []
+    )
+    summary = people.person_of(
+        t.kind, t.person, t.account, people.state_of(t.account, now), children
+    )
+    history = people.history(db, t.account.id if t.account else None, person_id)
+    account = m.AccountOut.model_validate(t.account) if t.account else None
     return m.PersonDetail(
         person=person_out(summary),
         account=account,
         history=[m.Event.model_validate(e) for e in history],
     )
-
-
-def _issued(state: AppState, db, who: Caller, uai: str, issued: list[actions.Issued]) -> m.Issued:
-    batch_id = actions.store_letters(state, db, who.staff, uai, [i.letter for i in issued])
-    base = f"/api/admin/letters/{batch_id}"
-    credentials = [
-        m.Credential(
-            kind=i.letter.kind,
-            given_name=i.letter.given_name,
-            family_name=i.letter.family_name,
-            username=i.letter.username,
-            temporary_password=i.letter.password,
-            valid_until=i.letter.valid_until,
-        )
-        for i in issued
-    ]
-    expires = state.clock.now() + actions.BATCH_TTL
-    return m.Issued(
-        credentials=credentials,
-        letters=m.LettersBatch(
-            id=batch_id,
-            count=len(issued),
-            pdf_url=f"{base}/pdf",
-            csv_url=f"{base}/csv",
-            expires_at=expires,
-        ),
-    )
-
-
-def _conflict(exc: actions.ActionError) -> HTTPException:
-    return HTTPException(409, detail={"error": "conflict", "message": str(exc)})
-
-
-@router.post(
-    "/people/{kind}/{person_id}/notify",
-    operation_id="admin_notify_person",
-    response_model=m.Issued,
-    responses=NOT_FOUND,
-)
-def notify_person(state: State, who: Who, kind: m.PeopleKind, person_id: str) -> m.Issued:
-    """Create the account with a temporary password, or issue a new letter (new password, three
-    more months) to an account not activated yet. The letter is downloadable for two hours."""
-    try:
-        with state.uow() as db:
-            t = _target(state, db, who, kind, person_id, Action.notify)
-            issued = actions.notify(state, db, who.staff, t, who.ip)
-            return _issued(state, db, who, t.school.uai, [issued])
-    except actions.ActionError as exc:
-        raise _conflict(exc) from None
-
-
-@router.post(
-    "/people/{kind}/{person_id}/reset-password",
-    operation_id="admin_reset_password",
-    response_model=m.Issued,
-    responses=NOT_FOUND,
-)
-def reset_password(state: State, who: Who, kind: m.PeopleKind, person_id: str) -> m.Issued:
-    """A temporary password to replace at the next login; sessions and tokens end."""
-    try:
-        with state.uow() as db:
-            t = _target(state, db, who, kind, person_id, Action.reset)
-            issued = actions.reset_password(state, db, who.staff, t, who.ip)
-            return _issued(state, db, who, t.school.uai, [issued])
-    except actions.ActionError as exc:
-        raise _conflict(exc) from None
-
-
-def _simple(
-    state: AppState, who: Caller, kind: m.PeopleKind, person_id: str, action: Action, service
-) -> m.Done:
-    try:
-        with state.uow() as db:
-            t = _target(state, db, who, kind, person_id, action)
-            service(state, db, who.staff, t, who.ip)
-            return m.Done(state=t.account.state.value)
-    except actions.ActionError as exc:
-        raise _conflict(exc) from None
-
-
-@router.post(
-    "/people/{kind}/{person_id}/unlock",
-    operation_id="admin_unlock",
-    response_model=m.Done,
-    responses=NOT_FOUND,
-)
-def unlock(state: State, who: Who, kind: m.PeopleKind, person_id: str) -> m.Done:
-    """Lift a lock-out after too many failed logins."""
-    return _simple(state, who, kind, person_id, Action.unlock, actions.unlock)
-
-
-@router.post(
-    "/people/{kind}/{person_id}/disable",
-    operation_id="admin_disable",
-    response_model=m.Done,
-    responses=NOT_FOUND,
-)
-def disable(state: State, who: Who, kind: m.PeopleKind, person_id: str) -> m.Done:
-    """Disable the account; its sessions and tokens end."""
-    return _simple(state, who, kind, person_id, Action.disable, actions.disable)
-
-
-@router.post(
-    "/people/{kind}/{person_id}/enable",
-    operation_id="admin_enable",
-    response_model=m.Done,
-    responses=NOT_FOUND,
-)
-def enable(state: State, who: Who, kind: m.PeopleKind, person_id: str) -> m.Done:
-    """Enable a disabled account again."""
-    return _simple(state, who, kind, person_id, Action.disable, actions.enable)
-
-
-@router.post(
-    "/people/{kind}/{person_id}/identifier",
-    operation_id="admin_reveal_identifier",
-    response_model=m.Identifier,
-    responses=NOT_FOUND,
-)
-def reveal(state: State, who: Who, kind: m.PeopleKind, person_id: str) -> m.Identifier:
-    """The login identifier, to help a family (recorded in the audit log)."""
-    try:
-        with state.uow() as db:
-            t = _target(state, db, who, kind, person_id, Action.reveal)
-            return m.Identifier(username=actions.reveal(state, db, who.staff, t, who.ip))
-    except actions.ActionError as exc:
-        raise _conflict(exc) from None
-
-
-@router.post(
-    "/schools/{uai}/notify",
-    operation_id="admin_notify_school",
-    response_model=m.Issued,
-    responses=NOT_FOUND,
-)
-def notify_school(state: State, who: Who, uai: str, body: m.NotifySchool) -> m.Issued:
-    """Everyone of the school (or of ``class_name``) without an account: all or nothing."""
-    try:
-        with state.uow() as db:
-            issued = actions.notify_school(
-                state, db, who.staff, uai.upper(), body.class_name, who.ip
-            )
-            return _issued(state, db, who, uai.upper(), issued)
-    except actions.NotFound:
-        raise HTTPException(404) from None
-    except actions.ActionError as exc:
-        raise _conflict(exc) from None
 
 
 _FILES = {
@@ -279,9 +121,12 @@ _FILES = {
     response_class=Response,
     responses=_FILES,
 )
-def download_letters(state: State, who: Who, batch_id: str, fmt: Literal["pdf", "csv"]) -> Response:
+def download_letters(
+    state: State, db: Db, who: WhoActs, batch_id: str, fmt: Literal["pdf", "csv"]
+) -> Response:
     """Letters you issued in the last two hours."""
-    return letters_response(state, who.staff, who.ip, batch_id, fmt)
+    return letters_response(state, db, who.staff, who.ip, batch_id, fmt)
 
 
+router.include_router(api_actions.router)
 router.include_router(api_desk.router)

@@ -1,35 +1,36 @@
 """What staff do to one person's account, or to a school: the services behind the pages and
 the API. Each one checks the scope first (``NotFound`` outside it), changes the account in the
-caller's unit of work and writes an audit event with what was before and after.
+caller's transaction and writes an audit event with what was before and after.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException
 
 from idp.accounts.journeys.common import end_sessions
 from idp.accounts.login import authentication
 from idp.accounts.models import Account, AccountKind, AccountState
-from idp.admin.models import LetterBatch
+from idp.admin.audit import StaffAudit
 from idp.admin.people import records as people
 from idp.admin.roles import Action, Staff
 from idp.admin.schools import issuing
 from idp.admin.schools.issuing import Issued, IssueError
-from idp.admin.schools.letters import Letter
+from idp.i18n import _
 from idp.registry.models import Guardian, Pupil, PupilStatus, School
 from idp.state import AppState
 
-#: How long issued letters stay downloadable.
-BATCH_TTL = timedelta(hours=2)
 
+class NotFound(HTTPException):
+    """Unknown, or outside the staff member's schools: both answer 404 (pages and API)."""
 
-class NotFound(LookupError):
-    """Unknown, or outside the staff member's schools: both answer 404."""
+    def __init__(self) -> None:
+        super().__init__(404)
 
 
 class ActionError(ValueError):
@@ -65,38 +66,35 @@ def target(db: Session, staff: Staff, kind: AccountKind, person_id: str, action:
     )
 
 
-class Audit:
-    """The audit fields every administrative event carries."""
+#: A service on one person: ``(state, db, staff, target, ip) → result``.
+Service = Callable[[AppState, Session, Staff, Target, str | None], Any]
 
-    def __init__(self, state: AppState, db: Session, staff: Staff, ip: str | None) -> None:
-        self.state, self.db, self.staff, self.ip = state, db, staff, ip
 
-    def record(
-        self, event: str, target_type: str, target_id: str | None, school_uai: str | None, **detail
-    ) -> None:
-        self.state.audit.record(
-            self.db,
-            event,
-            actor_account_id=self.staff.account_id,
-            actor_role=self.staff.role.value,
-            target_type=target_type,
-            target_id=target_id,
-            school_uai=school_uai,
-            ip=self.ip,
-            detail=detail or None,
-        )
+def act(
+    state: AppState,
+    db: Session,
+    staff: Staff,
+    kind: AccountKind,
+    person_id: str,
+    action: Action,
+    service: Service,
+    ip: str | None,
+) -> tuple[Target, Any]:
+    """Find the person (in scope for ``action``) and apply ``service`` (pages and API).
 
+    The service runs in a savepoint: when it refuses (``ActionError``) nothing it did stays,
+    and the caller may still answer from the same transaction."""
+    t = target(db, staff, kind, person_id, action)
+    with db.begin_nested():
+        return t, service(state, db, staff, t, ip)
+
+
+class Audit(StaffAudit):
     def __call__(self, event: str, t: Target, **detail) -> None:
         """An event about one person: their account, or the person while they have none."""
         if t.account is not None:
-            self.record(
-                event,
-                "account",
-                t.account.id,
-                t.school.uai,
-                person=f"{t.kind.value}:{t.person_id}",
-                **detail,
-            )
+            person = f"{t.kind.value}:{t.person_id}"
+            self.record(event, "account", t.account.id, t.school.uai, person=person, **detail)
         else:
             self.record(event, t.kind.value, t.person_id, t.school.uai, **detail)
 
@@ -171,7 +169,7 @@ def unlock(state: AppState, db: Session, staff: Staff, t: Target, ip: str | None
 def disable(state: AppState, db: Session, staff: Staff, t: Target, ip: str | None) -> None:
     account = _account(t)
     if account.state == AccountState.disabled:
-        raise ActionError("Ce compte est déjà désactivé.")
+        raise ActionError(_("Ce compte est déjà désactivé."))
     before = _snapshot(account)
     account.state = AccountState.disabled
     account.updated_at = state.clock.now()
@@ -184,7 +182,7 @@ def disable(state: AppState, db: Session, staff: Staff, t: Target, ip: str | Non
 def enable(state: AppState, db: Session, staff: Staff, t: Target, ip: str | None) -> None:
     account = _account(t)
     if account.state != AccountState.disabled:
-        raise ActionError("Ce compte n'est pas désactivé.")
+        raise ActionError(_("Ce compte n'est pas désactivé."))
     before = _snapshot(account)
     now = state.clock.now()
     if account.activated_at is not None:
@@ -206,7 +204,7 @@ def reveal(state: AppState, db: Session, staff: Staff, t: Target, ip: str | None
 
 def _account(t: Target) -> Account:
     if t.account is None:
-        raise ActionError("Cette personne n'a pas encore de compte : notifiez-la d'abord.")
+        raise ActionError(_("Cette personne n'a pas encore de compte : notifiez-la d'abord."))
     return t.account
 
 
@@ -227,7 +225,7 @@ def notify_school(
         )
         .limit(1)
     ):
-        raise ActionError("Cette classe n'existe pas dans l'école.")
+        raise ActionError(_("Cette classe n'existe pas dans l'école."))
     school = issuing.lock_school(db, uai)
     pupils, guardians = issuing.school_without_accounts(db, school, class_name)
     if not staff.allows(Action.notify, uai, school.academy, AccountKind.guardian):
@@ -237,6 +235,7 @@ def notify_school(
     issued += [issuing.issue_guardian(state, db, school, g) for g in guardians]
     for item in issued:
         person = f"{item.kind.value}:{item.person_id}"
+        after = {"state": "notified"}
         audit.record(
             "admin.account.notified",
             "account",
@@ -244,7 +243,7 @@ def notify_school(
             uai,
             person=person,
             before=None,
-            after={"state": "notified"},
+            after=after,
         )
     audit.record(
         "admin.school.notified",
@@ -256,38 +255,3 @@ def notify_school(
         guardians=len(guardians),
     )
     return issued
-
-
-# -- letters waiting to be printed -------------------------------------------------------------
-def store_letters(
-    state: AppState, db: Session, staff: Staff, uai: str, letters: list[Letter]
-) -> str:
-    now = state.clock.now()
-    batch = LetterBatch(
-        account_id=staff.account_id,
-        school_uai=uai,
-        count=len(letters),
-        payload="",
-        created_at=now,
-        expires_at=now + BATCH_TTL,
-    )
-    db.add(batch)
-    db.flush()
-    raw = json.dumps([asdict(x) for x in letters], default=str).encode()
-    batch.payload = state.seals.at_rest("letters-at-rest").seal(raw, batch.id)
-    return batch.id
-
-
-def load_letters(
-    state: AppState, db: Session, staff: Staff, batch_id: str
-) -> tuple[LetterBatch, list[Letter]]:
-    batch = db.get(LetterBatch, batch_id)
-    if (
-        batch is None
-        or batch.account_id != staff.account_id
-        or batch.expires_at <= state.clock.now()
-    ):
-        raise NotFound
-    items = json.loads(state.seals.at_rest("letters-at-rest").open(batch.payload, batch.id))
-    letters = [Letter(**{**x, "valid_until": date.fromisoformat(x["valid_until"])}) for x in items]
-    return batch, letters

@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from idp.accounts.models import AccountKind
@@ -21,8 +20,10 @@ from idp.admin.labels import EVENT_LABELS, STATE_BADGES, STATE_LABELS
 from idp.admin.people import actions, search
 from idp.admin.people import records as people
 from idp.admin.roles import Action
-from idp.admin.web import Ctx, form, guarded, render, signed_in
-from idp.deps import State
+from idp.admin.schools import batches
+from idp.admin.web import Ctx, guarded, render, signed_in
+from idp.deps import CheckedForm, Db, ReadDb, State
+from idp.i18n import _
 from idp.outbox import views as outbox_views
 from idp.registry.models import Pupil
 from idp.state import AppState
@@ -38,15 +39,20 @@ ACTIONS = {
     "debloquer": (
         actions.unlock,
         Action.unlock,
-        "Le compte est débloqué : la personne peut se connecter à nouveau.",
+        _("Le compte est débloqué : la personne peut se connecter à nouveau."),
     ),
     "desactiver": (
         actions.disable,
         Action.disable,
-        "Le compte est désactivé. Ses connexions en cours ont été fermées.",
+        _("Le compte est désactivé. Ses connexions en cours ont été fermées."),
     ),
-    "reactiver": (actions.enable, Action.disable, "Le compte est réactivé."),
+    "reactiver": (actions.enable, Action.disable, _("Le compte est réactivé.")),
     "identifiant": (actions.reveal, Action.reveal, None),
+}
+#: Actions that issue a letter, and the title of the page that offers it.
+LETTER_TITLES = {
+    "notifier": _("Identifiants notifiés"),
+    "reinitialiser": _("Identifiants réinitialisés"),
 }
 
 
@@ -54,8 +60,9 @@ def person_url(kind: AccountKind, person_id: str) -> str:
     return f"/admin/{SLUG_OF[kind]}/{person_id}"
 
 
-def _kind(slug: str) -> AccountKind:
-    kind = KIND_SLUGS.get(slug)
+def _kind(request: Request) -> AccountKind:
+    """The kind of person of the path (``/admin/eleves/…`` or ``/admin/responsables/…``)."""
+    kind = KIND_SLUGS.get(request.url.path.split("/")[2])
     if kind is None:
         raise HTTPException(404)
     return kind
@@ -63,8 +70,8 @@ def _kind(slug: str) -> AccountKind:
 
 @router.get("/admin/personnes")
 @guarded
-def search_page(request: Request, state: State) -> Response:
-    ctx = signed_in(state, request)
+def search_page(request: Request, state: State, db: ReadDb) -> Response:
+    ctx = signed_in(state, db, request)
     q = request.query_params
     kinds = [
         k
@@ -89,12 +96,11 @@ def search_page(request: Request, state: State) -> Response:
         route=q.get("parcours", ""),
         page=page,
     )
-    with state.uow(readonly=True) as db:
-        result = search.search(db, ctx.staff, filters, state.clock.now())
-        schools = people.schools(db, ctx.staff)
-        classes = people.classes(
-            db, ctx.staff, kind, filters.school or (schools[0].uai if len(schools) == 1 else "")
-        )
+    result = search.search(db, ctx.staff, filters, state.clock.now())
+    schools = people.schools(db, ctx.staff)
+    classes = people.classes(
+        db, ctx.staff, kind, filters.school or (schools[0].uai if len(schools) == 1 else "")
+    )
     query = {k: v for k, v in q.items() if k != "page" and v}
     context = {
         "filters": filters,
@@ -112,28 +118,22 @@ def search_page(request: Request, state: State) -> Response:
     return render(state, request, ctx, "search.html", context, current="/admin/personnes")
 
 
-def _slug(request: Request) -> str:
-    return request.url.path.split("/")[2]
-
-
 # One route per kind (not ``/admin/{slug}/…``), so that other ``/admin/x/y`` pages never match.
 @router.get("/admin/eleves/{person_id}")
 @router.get("/admin/responsables/{person_id}")
 @guarded
 def person_page(
-    request: Request, state: State, person_id: str, fait: str | None = None
+    request: Request, state: State, db: ReadDb, person_id: str, fait: str | None = None
 ) -> Response:
-    ctx = signed_in(state, request)
-    return _person_page(state, request, ctx, _kind(_slug(request)), person_id, notice=_notice(fait))
-
-
-def _notice(done: str | None) -> str | None:
-    entry = ACTIONS.get(done or "")
-    return entry[2] if entry else None
+    ctx = signed_in(state, db, request)
+    entry = ACTIONS.get(fait or "")
+    notice = entry[2] if entry else None
+    return _person_page(state, db, request, ctx, _kind(request), person_id, notice=notice)
 
 
 def _person_page(
     state: AppState,
+    db: Session,
     request: Request,
     ctx: Ctx,
     kind: AccountKind,
@@ -144,25 +144,18 @@ def _person_page(
     status: int = 200,
 ) -> Response:
     now = state.clock.now()
-    with state.uow(readonly=True) as db:
-        try:
-            t = actions.target(db, ctx.staff, kind, person_id, Action.read)
-        except actions.NotFound:
-            raise HTTPException(404) from None
-        account = t.account
-        events = people.history(db, account.id if account else None, person_id)
-        children, guardians = [], []
-        if kind == AccountKind.guardian:
-            children = people.children_of(db, ctx.staff, [person_id], Action.read).get(
-                person_id, []
-            )
-        elif ctx.staff.allows(Action.read, t.school.uai, t.school.academy, AccountKind.guardian):
-            guardians = people.guardians_of(db, person_id)
-        school = t.school
-        deliveries = _deliveries(db, ctx, t, kind)
+    t = actions.target(db, ctx.staff, kind, person_id, Action.read)
+    account, school = t.account, t.school
+    events = people.history(db, account.id if account else None, person_id)
+    children, guardians = [], []
+    if kind == AccountKind.guardian:
+        children = people.children_of(db, ctx.staff, [person_id], Action.read).get(person_id, [])
+    elif ctx.staff.allows(Action.read, school.uai, school.academy, AccountKind.guardian):
+        guardians = people.guardians_of(db, person_id)
+    deliveries = _deliveries(db, ctx, t, kind)
     allowed = {
         slug: ctx.staff.allows(action, school.uai, school.academy, kind)
-        for slug, (_, action, _) in ACTIONS.items()
+        for slug, (_service, action, _notice) in ACTIONS.items()
     }
     context = {
         "kind": kind,
@@ -203,41 +196,25 @@ def _deliveries(db: Session, ctx: Ctx, t: actions.Target, kind: AccountKind):
 @router.post("/admin/eleves/{person_id}/{verb}")
 @router.post("/admin/responsables/{person_id}/{verb}")
 @guarded
-async def person_action(request: Request, state: State, person_id: str, verb: str) -> Response:
-    kind = _kind(_slug(request))
+def person_action(
+    request: Request, state: State, db: Db, form: CheckedForm, person_id: str, verb: str
+) -> Response:
+    kind = _kind(request)
     if verb not in ACTIONS:
         raise HTTPException(404)
-    await form(request)
-    return await run_in_threadpool(_act, state, request, kind, person_id, verb)
-
-
-def _act(
-    state: AppState, request: Request, kind: AccountKind, person_id: str, verb: str
-) -> Response:
-    service, action, _ = ACTIONS[verb]
-    ctx = signed_in(state, request, action)
+    service, action, _notice = ACTIONS[verb]
+    ctx = signed_in(state, db, request, action)
     try:
-        with state.uow() as db:
-            try:
-                t = actions.target(db, ctx.staff, kind, person_id, action)
-            except actions.NotFound:
-                raise HTTPException(404) from None
-            result = service(state, db, ctx.staff, t, ctx.ip)
-            batch_id = None
-            if verb in ("notifier", "reinitialiser"):
-                batch_id = actions.store_letters(
-                    state, db, ctx.staff, t.school.uai, [result.letter]
-                )
+        t, result = actions.act(state, db, ctx.staff, kind, person_id, action, service, ctx.ip)
     except actions.ActionError as exc:
-        return _person_page(state, request, ctx, kind, person_id, error=str(exc), status=409)
+        return _person_page(state, db, request, ctx, kind, person_id, error=str(exc), status=409)
     if verb == "identifiant":
-        return _person_page(state, request, ctx, kind, person_id, identifier=result)
-    if batch_id:
-        title = "Identifiants réinitialisés" if verb == "reinitialiser" else "Identifiants notifiés"
+        return _person_page(state, db, request, ctx, kind, person_id, identifier=result)
+    if verb in LETTER_TITLES:
         context = {
-            "title": title,
+            "title": LETTER_TITLES[verb],
             "letters": [result.letter],
-            "batch_id": batch_id,
+            "batch_id": batches.store_letters(state, db, ctx.staff, t.school.uai, [result.letter]),
             "back_url": person_url(kind, person_id),
         }
         return render(state, request, ctx, "issued.html", context, current="/admin/personnes")

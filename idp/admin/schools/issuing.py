@@ -4,7 +4,7 @@ password and a letter valid three months (DESIGN.md §2, "Account states").
 ``idp.accounts.notify`` does the same for a whole school from the command line; the director's
 tool needs more (one person, one class, a new letter, a password reset, pupils only for
 delegates), so it issues here, with the same selection rules and the same validity
-(``NOTIFICATION_VALIDITY``), identifiers from ``idp.accounts.identifiers`` (race-safe).
+(``NOTIFICATION_VALIDITY``), and accounts from ``idp.accounts.service.create_account``.
 
 - Pupils get accounts only in secondary schools (``School.degree == 2``): EduConnect serves
   pupils of the second degree and the guardians of every degree.
@@ -27,10 +27,10 @@ from argon2 import PasswordHasher
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from idp.accounts.identifiers import add_with_username
 from idp.accounts.models import Account, AccountGuardian, AccountKind, AccountState
-from idp.accounts.service import NOTIFICATION_VALIDITY
+from idp.accounts.service import NOTIFICATION_VALIDITY, NewAccount, create_account
 from idp.admin.schools.letters import Letter
+from idp.i18n import _
 from idp.registry.models import Guardian, Guardianship, Pupil, PupilStatus, School
 from idp.state import AppState
 
@@ -52,23 +52,37 @@ class Issued:
 def lock_school(db: Session, uai: str) -> School:
     school = db.scalar(select(School).where(School.uai == uai).with_for_update())
     if school is None:
-        raise IssueError("École ou établissement inconnu.")
+        raise IssueError(_("École ou établissement inconnu."))
     return school
 
 
-def _letter(school: School, kind: AccountKind, account: Account, password: str, **extra) -> Letter:
-    assert account.notification_expires_at is not None
+def _letter(
+    school: School, account: Account, password: str, until: date | None = None, **extra
+) -> Letter:
+    """The letter of ``account`` (valid until its notification expires, or ``until``)."""
+    if until is None:
+        assert account.notification_expires_at is not None
+        until = account.notification_expires_at.date()
     return Letter(
         school_uai=school.uai,
         school_name=school.name,
-        kind=kind.value,
+        kind=account.kind.value,
         given_name=account.given_name,
         family_name=account.family_name,
         username=account.username,
         password=password,
-        valid_until=account.notification_expires_at.date(),
+        valid_until=until,
         **extra,
     )
+
+
+def _details(db: Session, school: School, account: Account) -> dict:
+    """What a letter says of the person: a guardian's children, a pupil's class."""
+    if account.kind == AccountKind.guardian:
+        guardian_ids = [link.guardian_id for link in account.guardian_links]
+        return {"children": _children_labels(db, guardian_ids, school.uai)}
+    pupil = db.get(Pupil, account.pupil_id)
+    return {"class_name": pupil.class_name if pupil else None}
 
 
 def _children_labels(db: Session, guardian_ids: list[str], uai: str) -> list[str]:
@@ -95,37 +109,39 @@ def _stamp(state: AppState, account: Account, password: str) -> None:
     account.locked_until = None
 
 
+def _new_account(
+    state: AppState, db: Session, person: Pupil | Guardian, password: str, **links
+) -> Account:
+    """A ``notified`` account for ``person`` with a free identifier made from the names."""
+    new = NewAccount(
+        kind=AccountKind.pupil if isinstance(person, Pupil) else AccountKind.guardian,
+        state=AccountState.notified,
+        given_name=person.given_name,
+        family_name=person.family_name,
+        password_hash=_TEMPORARY_HASHER.hash(password),
+        **links,
+    )
+    return create_account(db, state.clock.now(), new)
+
+
 def issue_pupil(state: AppState, db: Session, school: School, pupil: Pupil) -> Issued:
     if school.degree != 2:
         raise IssueError(
-            "Les élèves du premier degré n'ont pas de compte ÉduConnect : seuls leurs "
-            "représentants légaux en ont un."
+            _(
+                "Les élèves du premier degré n'ont pas de compte ÉduConnect : seuls leurs "
+                "représentants légaux en ont un."
+            )
         )
     if db.scalar(
         select(Account.id).where(
             Account.pupil_id == pupil.id, Account.state != AccountState.retired
         )
     ):
-        raise IssueError("Cet élève a déjà un compte : utilisez « Renvoyer un courrier ».")
-    now = state.clock.now()
+        raise IssueError(_("Cet élève a déjà un compte : utilisez « Renvoyer un courrier »."))
     password = state.passwords.temporary()
-    account = Account(
-        kind=AccountKind.pupil,
-        state=AccountState.notified,
-        given_name=pupil.given_name,
-        family_name=pupil.family_name,
-        pupil_id=pupil.id,
-        created_at=now,
-        updated_at=now,
-    )
-    _stamp(state, account, password)
-    add_with_username(db, account)
-    return Issued(
-        account.id,
-        AccountKind.pupil,
-        pupil.id,
-        _letter(school, AccountKind.pupil, account, password, class_name=pupil.class_name),
-    )
+    account = _new_account(state, db, pupil, password, pupil_id=pupil.id)
+    letter = _letter(school, account, password, class_name=pupil.class_name)
+    return Issued(account.id, AccountKind.pupil, pupil.id, letter)
 
 
 def issue_guardian(state: AppState, db: Session, school: School, guardian: Guardian) -> Issued:
@@ -133,29 +149,14 @@ def issue_guardian(state: AppState, db: Session, school: School, guardian: Guard
         select(AccountGuardian.account_id).where(AccountGuardian.guardian_id == guardian.id)
     ):
         raise IssueError(
-            "Ce représentant légal a déjà un compte : utilisez « Renvoyer un courrier »."
+            _("Ce représentant légal a déjà un compte : utilisez « Renvoyer un courrier ».")
         )
-    now = state.clock.now()
     password = state.passwords.temporary()
-    account = Account(
-        kind=AccountKind.guardian,
-        state=AccountState.notified,
-        given_name=guardian.given_name,
-        family_name=guardian.family_name,
-        created_at=now,
-        updated_at=now,
-    )
-    _stamp(state, account, password)
-    add_with_username(db, account)
-    db.add(AccountGuardian(account_id=account.id, guardian_id=guardian.id, linked_at=now))
+    account = _new_account(state, db, guardian, password, guardian_ids=[guardian.id])
     db.flush()
     children = _children_labels(db, [guardian.id], school.uai)
-    return Issued(
-        account.id,
-        AccountKind.guardian,
-        guardian.id,
-        _letter(school, AccountKind.guardian, account, password, children=children),
-    )
+    letter = _letter(school, account, password, children=children)
+    return Issued(account.id, AccountKind.guardian, guardian.id, letter)
 
 
 def reissue(
@@ -165,22 +166,12 @@ def reissue(
     For an account that was never activated, or whose letter expired."""
     if account.state not in (AccountState.notified, AccountState.expired):
         raise IssueError(
-            "Ce compte a déjà été activé : utilisez « Réinitialiser le mot de passe »."
+            _("Ce compte a déjà été activé : utilisez « Réinitialiser le mot de passe ».")
         )
     password = state.passwords.temporary()
     _stamp(state, account, password)
-    if account.kind == AccountKind.guardian:
-        guardian_ids = [link.guardian_id for link in account.guardian_links]
-        extra = {"children": _children_labels(db, guardian_ids, school.uai)}
-    else:
-        pupil = db.get(Pupil, account.pupil_id)
-        extra = {"class_name": pupil.class_name if pupil else None}
-    return Issued(
-        account.id,
-        account.kind,
-        person_id,
-        _letter(school, account.kind, account, password, **extra),
-    )
+    letter = _letter(school, account, password, **_details(db, school, account))
+    return Issued(account.id, account.kind, person_id, letter)
 
 
 def reset_password(
@@ -190,7 +181,7 @@ def reset_password(
     if account.state in (AccountState.notified, AccountState.expired):
         return reissue(state, db, school, account, person_id)
     if account.state not in (AccountState.active, AccountState.locked):
-        raise IssueError("Ce compte est désactivé : réactivez-le d'abord.")
+        raise IssueError(_("Ce compte est désactivé : réactivez-le d'abord."))
     password = state.passwords.temporary()
     now = state.clock.now()
     account.password_hash = _TEMPORARY_HASHER.hash(password)
@@ -200,29 +191,9 @@ def reset_password(
     account.locked_until = None
     if account.state == AccountState.locked:
         account.state = AccountState.active
-    letter = _letter_for_reset(db, school, account, password, (now + NOTIFICATION_VALIDITY).date())
+    until = (now + NOTIFICATION_VALIDITY).date()
+    letter = _letter(school, account, password, until, **_details(db, school, account))
     return Issued(account.id, account.kind, person_id, letter)
-
-
-def _letter_for_reset(
-    db: Session, school: School, account: Account, password: str, until: date
-) -> Letter:
-    children = []
-    if account.kind == AccountKind.guardian:
-        children = _children_labels(
-            db, [link.guardian_id for link in account.guardian_links], school.uai
-        )
-    return Letter(
-        school.uai,
-        school.name,
-        account.kind.value,
-        account.given_name,
-        account.family_name,
-        account.username,
-        password,
-        until,
-        children=children,
-    )
 
 
 def school_without_accounts(

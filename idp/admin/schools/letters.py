@@ -1,4 +1,5 @@
-"""Notification letters: one A4 page per person (PDF) and the same data as CSV.
+"""Notification letters: one A4 page per person (PDF); the same data as CSV is in
+``idp.admin.schools.letters_csv``.
 
 The page says, in French: the school, who it is for, the identifier and temporary password,
 until when the letter is valid, how to activate the account and where to get help. Letters are
@@ -9,7 +10,6 @@ encoding lacks (rare in names: ``ễ``, ``ł``…) are written without their acc
 
 from __future__ import annotations
 
-import csv
 import io
 import unicodedata
 from collections.abc import Iterable
@@ -21,6 +21,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
+from idp.i18n import _
 from idp.settings import Settings
 
 # Plain binary streams: ASCII85 (the default) only makes the file bigger and slower to write.
@@ -118,26 +119,32 @@ class _Writer:
 
 def _help_text(settings: Settings) -> str:
     name = settings.academy_name
-    academy = name[0].lower() + name[1:] if name.startswith("Académie") else name
-    return (
+    # "Académie de Dijon" reads "l'académie de Dijon" within the sentence.
+    academy = name[0].lower() + name[1:] if name.startswith(_("Académie")) else name
+    return _(
         "Adressez-vous d'abord à l'école ou à l'établissement. Vous pouvez aussi contacter "
-        f"l'assistance de l'{academy} au {settings.assistance_phone} "
-        f"({settings.assistance_hours}) ou par le formulaire {settings.issuer_url}/assistance."
-    )
+        "l'assistance de l'%(academy)s au %(phone)s (%(hours)s) ou par le formulaire "
+        "%(issuer)s/assistance."
+    ) % {
+        "academy": academy,
+        "phone": settings.assistance_phone,
+        "hours": settings.assistance_hours,
+        "issuer": settings.issuer_url,
+    }
 
 
 def _steps(settings: Settings, kind: str) -> list[str]:
     steps = [
-        f"Rendez-vous sur {settings.issuer_url} et choisissez « Se connecter avec son compte "
-        "ÉduConnect ».",
-        "Saisissez l'identifiant et le mot de passe provisoire ci-dessus.",
+        _("Rendez-vous sur %(issuer)s et choisissez « Se connecter avec son compte ÉduConnect ».")
+        % {"issuer": settings.issuer_url},
+        _("Saisissez l'identifiant et le mot de passe provisoire ci-dessus."),
     ]
     if kind == "guardian":
-        steps.append("Confirmez la date de naissance de chacun de vos enfants.")
+        steps.append(_("Confirmez la date de naissance de chacun de vos enfants."))
     return [
         *steps,
-        "Choisissez votre propre mot de passe, que vous seul connaîtrez.",
-        "Indiquez votre adresse électronique, puis confirmez-la avec le lien reçu par courriel.",
+        _("Choisissez votre propre mot de passe, que vous seul connaîtrez."),
+        _("Indiquez votre adresse électronique, puis confirmez-la avec le lien reçu par courriel."),
     ]
 
 
@@ -155,20 +162,24 @@ def _static(
     c = w.c
     uai, name = school
     w.y = HEIGHT - 20 * mm
-    w.text("RÉPUBLIQUE", 9, True, gap=1.2)
-    w.text("FRANÇAISE", 9, True, gap=1.2)
+    w.text(_("RÉPUBLIQUE"), 9, True, gap=1.2)
+    w.text(_("FRANÇAISE"), 9, True, gap=1.2)
     w.space(2)
     w.text(settings.academy_name, 9, colour=GREY, gap=1.3)
     w.text(f"{name} ({uai})", 9, colour=GREY, gap=1.3)
     c.setFont("Helvetica", 9)
     c.setFillColorRGB(*GREY)
-    c.drawRightString(RIGHT, HEIGHT - 20 * mm, _latin(f"Le {_date(issued_on)}"))
+    c.drawRightString(
+        RIGHT, HEIGHT - 20 * mm, _latin(_("Le %(date)s") % {"date": _date(issued_on)})
+    )
     w.y = TITLE_Y
-    w.text("Votre compte ÉduConnect", 17, True, BLUE, gap=1.6)
+    w.text(_("Votre compte ÉduConnect"), 17, True, BLUE, gap=1.6)
     w.paragraph(
-        "ÉduConnect est le compte unique qui donne accès aux services numériques de l'école et "
-        "de l'établissement (livret scolaire, téléservices, espace numérique de travail). "
-        "Voici vos identifiants personnels. Gardez ce courrier en lieu sûr."
+        _(
+            "ÉduConnect est le compte unique qui donne accès aux services numériques de l'école "
+            "et de l'établissement (livret scolaire, téléservices, espace numérique de travail). "
+            "Voici vos identifiants personnels. Gardez ce courrier en lieu sûr."
+        )
     )
     w.space(8)
     box_top = w.y + 12
@@ -176,26 +187,31 @@ def _static(
     c.setLineWidth(1.2)
     c.rect(LEFT, box_top - BOX_HEIGHT, RIGHT - LEFT, BOX_HEIGHT, stroke=1, fill=0)
     w.y = box_top - 10 * mm
-    w.text("Identifiant :", 11, x=LEFT + 6 * mm, gap=2.0 * 14 / 11)
-    w.text("Mot de passe provisoire :", 11, x=LEFT + 6 * mm)
+    w.text(_("Identifiant :"), 11, x=LEFT + 6 * mm, gap=2.0 * 14 / 11)
+    w.text(_("Mot de passe provisoire :"), 11, x=LEFT + 6 * mm)
     w.y = box_top - BOX_HEIGHT - 10 * mm
-    w.text("Comment activer votre compte", 12.5, True, BLUE, gap=1.7)
+    w.text(_("Comment activer votre compte"), 12.5, True, BLUE, gap=1.7)
     for number, step in enumerate(_steps(settings, kind), 1):
         w.text(f"{number}.", 10.5, True, gap=0)
         w.paragraph(step, x=LEFT + 6 * mm)
     w.space(4)
     w.paragraph(
-        "Passé la date de validité indiquée ci-dessus, ce mot de passe provisoire ne fonctionne "
-        "plus : demandez alors de nouveaux identifiants à l'école ou à l'établissement.",
+        _(
+            "Passé la date de validité indiquée ci-dessus, ce mot de passe provisoire ne "
+            "fonctionne plus : demandez alors de nouveaux identifiants à l'école ou à "
+            "l'établissement."
+        ),
         10,
     )
     w.space(10)
-    w.text("Besoin d'aide ?", 12.5, True, BLUE, gap=1.7)
+    w.text(_("Besoin d'aide ?"), 12.5, True, BLUE, gap=1.7)
     w.paragraph(_help_text(settings), 10)
     w.space(6)
     w.paragraph(
-        "Ne communiquez jamais votre mot de passe : personne, ni l'école ni l'assistance, ne vous "
-        "le demandera.",
+        _(
+            "Ne communiquez jamais votre mot de passe : personne, ni l'école ni l'assistance, ne "
+            "vous le demandera."
+        ),
         9.5,
         bold=True,
     )
@@ -206,21 +222,24 @@ def _person(w: _Writer, letter: Letter, box_top: float) -> None:
     w.y = RECIPIENT_Y
     who = f"{letter.given_name} {letter.family_name}"
     if letter.kind == "guardian":
-        w.text(f"À l'attention de {who}", 11, True)
+        w.text(_("À l'attention de %(who)s") % {"who": who}, 11, True)
         if letter.children:
-            w.paragraph("Représentant légal de : " + ", ".join(letter.children[:6]), 10)
+            children = ", ".join(letter.children[:6])
+            w.paragraph(_("Représentant légal de : %(children)s") % {"children": children}, 10)
+    elif letter.class_name:
+        values = {"who": who, "class_name": letter.class_name}
+        w.text(_("À l'attention de %(who)s, classe %(class_name)s") % values, 11, True)
     else:
-        suffix = f", classe {letter.class_name}" if letter.class_name else ""
-        w.text(f"À l'attention de {who}{suffix}", 11, True)
+        w.text(_("À l'attention de %(who)s") % {"who": who}, 11, True)
     w.y = box_top - 10 * mm
     # A fixed-width face keeps look-alike characters apart when typed from paper.
     w.text(letter.username, 14, x=LEFT + 60 * mm, gap=2.0, font="Courier-Bold")
     w.text(letter.password, 14, x=LEFT + 60 * mm, gap=2.0, font="Courier-Bold")
-    w.text(
-        f"Courrier valable jusqu'au {_date(letter.valid_until)} inclus.", 10, True, x=LEFT + 6 * mm
-    )
+    until = _("Courrier valable jusqu'au %(date)s inclus.") % {"date": _date(letter.valid_until)}
+    w.text(until, 10, True, x=LEFT + 6 * mm)
     school = f"{letter.school_name} ({letter.school_uai})"
-    footer = f"ÉduConnect — {school} — {letter.family_name} {letter.given_name}"
+    name = f"{letter.family_name} {letter.given_name}"
+    footer = _("ÉduConnect — %(school)s — %(name)s") % {"school": school, "name": name}
     w.c.setFont("Helvetica", 8)
     w.c.setFillColorRGB(*GREY)
     w.c.drawString(LEFT, 14 * mm, _latin(footer))
@@ -232,7 +251,7 @@ def render_pdf(
     """One page per letter, in the order given."""
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, pageCompression=1, initialFontName="Helvetica")
-    canvas.setTitle("Courriers de notification ÉduConnect")
+    canvas.setTitle(_("Courriers de notification ÉduConnect"))
     canvas.setAuthor(settings.academy_name)
     writer = _Writer(canvas)
     issued_on = issued_on or date.today()
@@ -255,45 +274,6 @@ def render_pdf(
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()
-
-
-CSV_COLUMNS = (
-    "uai",
-    "ecole",
-    "type",
-    "nom",
-    "prenom",
-    "classe",
-    "enfants",
-    "identifiant",
-    "mot_de_passe_provisoire",
-    "valable_jusqu_au",
-)
-
-
-def render_csv(letters: Iterable[Letter]) -> str:
-    """``;``-separated UTF-8 with a BOM, as spreadsheet software in France expects."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for x in letters:
-        kind = "responsable" if x.kind == "guardian" else "eleve"
-        writer.writerow(
-            [
-                x.school_uai,
-                x.school_name,
-                kind,
-                x.family_name,
-                x.given_name,
-                x.class_name or "",
-                " | ".join(x.children),
-                x.username,
-                x.password,
-                x.valid_until.isoformat(),
-            ]
-        )
-    return out.getvalue()
 
 
 def filename(school_uai: str, at: datetime, extension: str) -> str:

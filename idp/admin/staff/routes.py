@@ -9,7 +9,7 @@ directors, national administrators name anyone).
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from idp.accounts.models import Account
@@ -22,8 +22,9 @@ from idp.admin.staff.service import (
     reset_second_factor,
     staff_in_scope,
 )
-from idp.admin.web import Ctx, form, form_lists, guarded, render, signed_in
-from idp.deps import State
+from idp.admin.web import CheckedFormLists, Ctx, guarded, render, signed_in
+from idp.deps import CheckedForm, Db, ReadDb, State
+from idp.i18n import _
 from idp.state import AppState
 
 router = APIRouter(include_in_schema=False)
@@ -31,6 +32,7 @@ router = APIRouter(include_in_schema=False)
 
 def _page(
     state: AppState,
+    db: Session,
     request: Request,
     ctx: Ctx,
     values: dict | None = None,
@@ -40,9 +42,8 @@ def _page(
     status: int = 200,
 ) -> Response:
     roles = list(dict.fromkeys(r for a in ctx.staff.assignments for r in CREATABLE[a.role]))
-    with state.uow(readonly=True) as db:
-        managed = staff_in_scope(db, ctx.staff)
-        schools = people.schools(db, ctx.staff, Action.staff)
+    managed = staff_in_scope(db, ctx.staff)
+    schools = people.schools(db, ctx.staff, Action.staff)
     context = {
         "managed": managed,
         "roles": [(r.value, ROLE_LABELS[r]) for r in roles],
@@ -59,64 +60,55 @@ def _page(
 
 @router.get("/admin/personnels")
 @guarded
-def staff_page(request: Request, state: State, fait: str | None = None) -> Response:
-    ctx = signed_in(state, request, Action.staff)
+def staff_page(request: Request, state: State, db: ReadDb, fait: str | None = None) -> Response:
+    ctx = signed_in(state, db, request, Action.staff)
     notice = (
-        "La double authentification est réinitialisée : la personne enregistrera une "
-        "nouvelle application à sa prochaine connexion."
+        _(
+            "La double authentification est réinitialisée : la personne enregistrera une "
+            "nouvelle application à sa prochaine connexion."
+        )
         if fait
         else None
     )
-    return _page(state, request, ctx, notice=notice)
+    return _page(state, db, request, ctx, notice=notice)
 
 
 @router.post("/admin/personnels")
 @guarded
-async def staff_create(request: Request, state: State) -> Response:
-    data, lists = await form_lists(request)
-    return await run_in_threadpool(_create, state, request, data, lists.get("ecoles", []))
-
-
-def _create(
-    state: AppState, request: Request, data: dict[str, str], schools: list[str]
-) -> Response:
-    ctx = signed_in(state, request, Action.staff)
+def staff_create(request: Request, state: State, db: Db, lists: CheckedFormLists) -> Response:
+    ctx = signed_in(state, db, request, Action.staff)
+    data = {key: values[-1] for key, values in lists.items()}
     typed = [s for s in data.get("uai", "").replace(",", " ").split() if s]
     try:
         role = Role(data.get("role", ""))
     except ValueError:
-        return _page(state, request, ctx, data, {"role": "Choisissez un rôle."}, status=400)
+        errors = {"role": _("Choisissez un rôle.")}
+        return _page(state, db, request, ctx, data, errors, status=400)
     spec = StaffSpec(
         username=data.get("username", ""),
         given_name=data.get("given_name", ""),
         family_name=data.get("family_name", ""),
         role=role,
-        schools=[*schools, *typed],
+        schools=[*lists.get("ecoles", []), *typed],
         academy=data.get("academy", ""),
         email=data.get("email") or None,
     )
     try:
-        with state.uow() as db:
+        with db.begin_nested():
             account, password = create_staff(state, db, spec, ctx.staff, ctx.ip)
     except StaffError as exc:
-        return _page(state, request, ctx, data, {exc.field: str(exc)}, status=400)
-    return _page(state, request, ctx, created=(account, password))
+        return _page(state, db, request, ctx, data, {exc.field: str(exc)}, status=400)
+    return _page(state, db, request, ctx, created=(account, password))
 
 
 @router.post("/admin/personnels/{account_id}/double-authentification")
 @guarded
-async def staff_reset_totp(request: Request, state: State, account_id: str) -> Response:
-    await form(request)
-    # The database work runs in the thread pool, never on the event loop.
-    return await run_in_threadpool(_staff_reset_totp, state, request, account_id)
-
-
-@guarded
-def _staff_reset_totp(state, request: Request, account_id: str) -> Response:
-    ctx = signed_in(state, request, Action.staff)
-    with state.uow() as db:
-        managed = {a.id: a for a, _ in staff_in_scope(db, ctx.staff)}
-        if account_id not in managed:
-            raise HTTPException(404)
-        reset_second_factor(state, db, ctx.staff, managed[account_id], ctx.ip)
+def staff_reset_totp(
+    request: Request, state: State, db: Db, form: CheckedForm, account_id: str
+) -> Response:
+    ctx = signed_in(state, db, request, Action.staff)
+    managed = {a.id: a for a, _staff in staff_in_scope(db, ctx.staff)}
+    if account_id not in managed:
+        raise HTTPException(404)
+    reset_second_factor(state, db, ctx.staff, managed[account_id], ctx.ip)
     return RedirectResponse("/admin/personnels?fait=1", status_code=303)

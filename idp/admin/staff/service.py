@@ -12,9 +12,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idp.accounts.journeys.common import end_sessions
 from idp.accounts.login import totp
 from idp.accounts.models import Account, AccountKind, AccountState
+from idp.accounts.service import NewAccount, create_account
+from idp.admin.audit import StaffAudit
 from idp.admin.roles import Role, Staff
+from idp.i18n import _
 from idp.registry.identifiers import validate_uai
 from idp.registry.models import School
 from idp.state import AppState
@@ -44,7 +48,7 @@ class StaffSpec:
 def _scope(db: Session, spec: StaffSpec) -> tuple[list[str], dict[str, str | None]]:
     if spec.role in (Role.director, Role.delegate):
         if not spec.schools:
-            raise StaffError("schools", "Indiquez au moins une école ou un établissement (UAI).")
+            raise StaffError("schools", _("Indiquez au moins une école ou un établissement (UAI)."))
         uais = []
         for raw in spec.schools:
             try:
@@ -56,13 +60,12 @@ def _scope(db: Session, spec: StaffSpec) -> tuple[list[str], dict[str, str | Non
         )
         unknown = [u for u in uais if u not in academies]
         if unknown:
-            raise StaffError(
-                "schools", "École ou établissement inconnu : " + ", ".join(unknown) + "."
-            )
+            message = _("École ou établissement inconnu : %(uais)s.")
+            raise StaffError("schools", message % {"uais": ", ".join(unknown)})
         return list(dict.fromkeys(uais)), academies
     if spec.role == Role.academy:
         if not spec.academy.strip():
-            raise StaffError("academy", "Indiquez l'académie.")
+            raise StaffError("academy", _("Indiquez l'académie."))
         return [spec.academy.strip()], {}
     return [], {}
 
@@ -76,44 +79,39 @@ def create_staff(
     if not USERNAME.match(username):
         raise StaffError(
             "username",
-            "Identifiant invalide : 3 à 64 caractères, lettres minuscules, chiffres, "
-            "« . », « _ » ou « - ».",
+            _(
+                "Identifiant invalide : 3 à 64 caractères, lettres minuscules, chiffres, "
+                "« . », « _ » ou « - »."
+            ),
         )
     if not spec.given_name.strip() or not spec.family_name.strip():
-        raise StaffError("name", "Indiquez le prénom et le nom.")
+        raise StaffError("name", _("Indiquez le prénom et le nom."))
     if db.scalar(select(Account.id).where(Account.username == username)):
-        raise StaffError("username", "Cet identifiant est déjà utilisé.")
+        raise StaffError("username", _("Cet identifiant est déjà utilisé."))
     scope, academies = _scope(db, spec)
     if by is not None and not by.may_create(spec.role, scope, academies):
-        raise StaffError("role", "Vous ne pouvez pas attribuer ce rôle sur ce périmètre.")
-    now = state.clock.now()
+        raise StaffError("role", _("Vous ne pouvez pas attribuer ce rôle sur ce périmètre."))
     password = state.passwords.temporary()
-    account = Account(
+    new = NewAccount(
         kind=AccountKind.staff,
+        state=AccountState.active,
         username=username,
         password_hash=state.passwords.hash(password),
-        state=AccountState.active,
         given_name=spec.given_name.strip(),
         family_name=spec.family_name.strip(),
         email=spec.email,
         force_password_change=True,
         roles=[{"role": spec.role.value, "scope": scope}],
-        created_at=now,
-        updated_at=now,
-        activated_at=now,
     )
-    db.add(account)
+    account = create_account(db, state.clock.now(), new)
+    account.password_changed_at = None  # a temporary password is not one the person chose
     db.flush()
-    state.audit.record(
-        db,
+    StaffAudit(state, db, by, ip).record(
         "admin.staff.created",
-        actor_account_id=by.account_id if by else None,
-        actor_role=by.role.value if by else "cli",
-        target_type="account",
-        target_id=account.id,
-        school_uai=scope[0] if spec.role in (Role.director, Role.delegate) else None,
-        ip=ip,
-        detail={"after": {"username": username, "roles": account.roles}},
+        "account",
+        account.id,
+        scope[0] if spec.role in (Role.director, Role.delegate) else None,
+        after={"username": username, "roles": account.roles},
     )
     return account, password
 
@@ -143,17 +141,7 @@ def reset_second_factor(
     state: AppState, db: Session, viewer: Staff | None, account: Account, ip: str | None = None
 ) -> bool:
     """A lost phone: the next login enrols a new authenticator app. Sessions end."""
-    from idp.accounts.journeys.common import end_sessions
-
     done = totp.reset(db, account.id)
     end_sessions(state, db, account.id)
-    state.audit.record(
-        db,
-        "admin.staff.totp_reset",
-        actor_account_id=viewer.account_id if viewer else None,
-        actor_role=viewer.role.value if viewer else "cli",
-        target_type="account",
-        target_id=account.id,
-        ip=ip,
-    )
+    StaffAudit(state, db, viewer, ip).record("admin.staff.totp_reset", "account", account.id)
     return done

@@ -12,6 +12,7 @@ from datetime import date
 from markupsafe import Markup, escape
 
 from idp.admin.stats.figures import STATE_LABELS, Counts
+from idp.i18n import _
 
 #: Segment order and DSFR colours (success, info, warning, grey, error).
 SEGMENTS = (
@@ -69,21 +70,28 @@ def state_bars(rows: list[tuple[str, Counts]], title: str, ident: str) -> Markup
             if not n:
                 continue
             w = bar_w * n / total
-            tip = f"{label} : {STATE_LABELS[state]} {n} sur {total}"
+            tip = _("%(label)s : %(state)s %(n)s sur %(total)s") % {
+                "label": label,
+                "state": STATE_LABELS[state],
+                "n": n,
+                "total": total,
+            }
             body.append(
                 f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{colour}">'
                 f"<title>{escape(tip)}</title></rect>"
             )
             x += w
+        rate = _("%(rate)s %% activés") % {"rate": f"{counts.rate * 100:.0f}"}
         body.append(
-            f'<text x="{label_w + bar_w + 8}" y="{y + 13}" fill="{TEXT}">'
-            f"{counts.rate * 100:.0f} % activés</text>"
+            f'<text x="{label_w + bar_w + 8}" y="{y + 13}" fill="{TEXT}">{escape(rate)}</text>'
         )
         y += bar_h + gap
+    line = _("%(label)s : %(active)s activés sur %(total)s")
     desc = "; ".join(
-        f"{label} : {counts['active']} activés sur {counts.total}" for label, counts in rows[:50]
+        line % {"label": label, "active": counts["active"], "total": counts.total}
+        for label, counts in rows[:50]
     )
-    return _svg(width, height, title, desc or "Aucune donnée", body, ident)
+    return _svg(width, height, title, desc or _("Aucune donnée"), body, ident)
 
 
 def timeline(points: list[tuple[date, int, int]], title: str, ident: str) -> Markup:
@@ -109,7 +117,7 @@ def timeline(points: list[tuple[date, int, int]], title: str, ident: str) -> Mar
         )
     peak = top_value
     shown_month = None
-    for i, (week, _, _) in enumerate(cumulative):
+    for i, (week, _pupils, _guardians) in enumerate(cumulative):
         if week.month != shown_month:
             shown_month = week.month
             x = left + i * step
@@ -117,7 +125,7 @@ def timeline(points: list[tuple[date, int, int]], title: str, ident: str) -> Mar
                 f'<text x="{x:.1f}" y="{height - 12}" text-anchor="middle" fill="{TEXT}">'
                 f"{week:%m/%y}</text>"
             )
-    for index, colour, name in ((1, "#0063cb", "Élèves"), (2, "#18753c", "Responsables")):
+    for index, colour, name in ((1, "#0063cb", _("Élèves")), (2, "#18753c", _("Responsables"))):
         coords = " ".join(
             f"{left + i * step:.1f},{top + plot_h - plot_h * point[index] / peak:.1f}"
             for i, point in enumerate(cumulative)
@@ -127,10 +135,18 @@ def timeline(points: list[tuple[date, int, int]], title: str, ident: str) -> Mar
         body.append(f'<rect x="{x}" y="6" width="12" height="12" fill="{colour}"/>')
         body.append(f'<text x="{x + 16}" y="16" fill="{TEXT}">{name}</text>')
     desc = (
-        f"Du {points[0][0]:%d/%m/%Y} au {points[-1][0]:%d/%m/%Y} : {pupils} comptes élèves et "
-        f"{guardians} comptes responsables activés."
+        _(
+            "Du %(start)s au %(end)s : %(pupils)s comptes élèves et %(guardians)s comptes "
+            "responsables activés."
+        )
+        % {
+            "start": f"{points[0][0]:%d/%m/%Y}",
+            "end": f"{points[-1][0]:%d/%m/%Y}",
+            "pupils": pupils,
+            "guardians": guardians,
+        }
         if points
-        else "Aucune activation sur la période."
+        else _("Aucune activation sur la période.")
     )
     return _svg(width, height, title, desc, body, ident)
 

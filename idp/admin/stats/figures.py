@@ -30,23 +30,24 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from idp.accounts.models import Account, AccountGuardian, AccountState
+from idp.i18n import _
 from idp.registry.models import Guardianship, Pupil, PupilStatus, School
 
 STATES = ("not_created", "notified", "active", "expired", "locked", "disabled")
 STATE_LABELS = {
-    "not_created": "Non créé",
-    "notified": "Notifié",
-    "active": "Activé",
-    "expired": "Expiré",
-    "locked": "Bloqué",
-    "disabled": "Désactivé",
+    "not_created": _("Non créé"),
+    "notified": _("Notifié"),
+    "active": _("Activé"),
+    "expired": _("Expiré"),
+    "locked": _("Bloqué"),
+    "disabled": _("Désactivé"),
 }
 ROUTES = ("letter", "sms", "franceconnect")
 ROUTE_LABELS = {
-    "letter": "Courrier",
-    "sms": "SMS",
-    "franceconnect": "FranceConnect",
-    "none": "Non renseigné",
+    "letter": _("Courrier"),
+    "sms": _("SMS"),
+    "franceconnect": _("FranceConnect"),
+    "none": _("Non renseigné"),
 }
 KINDS = ("pupil", "guardian")
 
@@ -156,7 +157,7 @@ def per_class(db: Session, now: datetime, uai: str) -> list[Row]:
     for kind, query in (("pupil", _pupil_counts), ("guardian", _guardian_counts)):
         for level, class_name, state, n in db.execute(query(now, where, *group)):
             key = (level or "", class_name or "")
-            row = rows.setdefault(key, Row(uai, class_name or "Sans classe", level))
+            row = rows.setdefault(key, Row(uai, class_name or _("Sans classe"), level))
             row.counts(kind).add(state, n)
     return [rows[k] for k in sorted(rows)]
 
@@ -167,19 +168,32 @@ def per_level(rows: list[Row]) -> list[Row]:
     levels: dict[str, Row] = {}
     for row in rows:
         level = levels.setdefault(
-            row.level or "", Row(row.uai, row.level or "Sans niveau", row.level)
+            row.level or "", Row(row.uai, row.level or _("Sans niveau"), row.level)
         )
         level.pupils.merge(row.pupils)
         level.guardians.merge(row.guardians)
     return list(levels.values())
 
 
-def total(rows: list[Row], label: str = "Total") -> Row:
-    result = Row("", label)
+def total(rows: list[Row], label: str | None = None) -> Row:
+    result = Row("", label or _("Total"))
     for row in rows:
         result.pupils.merge(row.pupils)
         result.guardians.merge(row.guardians)
     return result
+
+
+def _guardian_accounts(column, where: tuple):
+    """Guardian accounts (each once, with ``column``) having a child that meets ``where``."""
+    return (
+        select(Account.id, column)
+        .join(AccountGuardian, AccountGuardian.account_id == Account.id)
+        .join(Guardianship, Guardianship.guardian_id == AccountGuardian.guardian_id)
+        .join(Pupil, Pupil.id == Guardianship.pupil_id)
+        .where(*where)
+        .distinct()
+        .subquery()
+    )
 
 
 def route_of(column) -> ColumnElement[str]:
@@ -198,14 +212,9 @@ def routes(db: Session, schools: SchoolFilter) -> dict[str, dict[str, int]]:
         .where(where, Pupil.status == PupilStatus.enrolled, Account.state == AccountState.active)
         .group_by(route)
     )
-    accounts = (
-        select(Account.id, Account.activation_route)
-        .join(AccountGuardian, AccountGuardian.account_id == Account.id)
-        .join(Guardianship, Guardianship.guardian_id == AccountGuardian.guardian_id)
-        .join(Pupil, Pupil.id == Guardianship.pupil_id)
-        .where(where, Pupil.status == PupilStatus.enrolled, Account.state == AccountState.active)
-        .distinct()
-        .subquery()
+    accounts = _guardian_accounts(
+        Account.activation_route,
+        where=(where, Pupil.status == PupilStatus.enrolled, Account.state == AccountState.active),
     )
     sub_route = route_of(accounts.c.activation_route)
     guardians = select(sub_route, func.count()).select_from(accounts).group_by(sub_route)
@@ -235,14 +244,8 @@ def timeline(
         .where(where, Account.activated_at >= start)
         .group_by(day)
     )
-    accounts = (
-        select(Account.id, Account.activated_at)
-        .join(AccountGuardian, AccountGuardian.account_id == Account.id)
-        .join(Guardianship, Guardianship.guardian_id == AccountGuardian.guardian_id)
-        .join(Pupil, Pupil.id == Guardianship.pupil_id)
-        .where(where, Account.activated_at >= start)
-        .distinct()
-        .subquery()
+    accounts = _guardian_accounts(
+        Account.activated_at, where=(where, Account.activated_at >= start)
     )
     sub_day = _day(db, accounts.c.activated_at)
     guardians = select(sub_day, func.count()).select_from(accounts).group_by(sub_day)

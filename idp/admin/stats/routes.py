@@ -1,7 +1,8 @@
 """Pages: activation statistics (charts drawn on the server) and their CSV export.
 
 One school's figures are computed live; views over several schools (an académie has hundreds)
-read the snapshot the janitor refreshes every few minutes, and say when it was computed.
+read the snapshot ``educonnect worker`` refreshes every few minutes, and say when it was
+computed; without a fresh snapshot they are counted live (a GET page writes nothing).
 
     GET /admin/statistiques                 my schools (one school: its page)
     GET /admin/statistiques?ecole=UAI       one school: per level and class, routes, over time
@@ -18,6 +19,7 @@ from datetime import date, datetime, timedelta
 
 from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from idp.accounts.models import AccountKind
@@ -25,7 +27,8 @@ from idp.admin.roles import Action, Role, Staff
 from idp.admin.stats import charts, snapshot
 from idp.admin.stats import figures as stats
 from idp.admin.web import guarded, render, signed_in
-from idp.deps import State
+from idp.deps import ReadDb, State
+from idp.i18n import _
 from idp.registry.models import School
 from idp.state import AppState
 
@@ -55,66 +58,73 @@ def school_year_start(today: date) -> date:
     return min(date(year, 9, 1), today - timedelta(weeks=12))
 
 
-def build_view(state: AppState, staff: Staff, ecole: str = "", academie: str = "") -> View:
+def build_view(
+    state: AppState, db: Session, staff: Staff, ecole: str = "", academie: str = ""
+) -> View:
     """The statistics a staff member may see: one school, an académie, or all their schools.
     Raises 404 for a school or académie outside their scope (shared with the API)."""
     now = state.clock.now()
     today = now.date()
     since = school_year_start(today)
-    with state.uow(readonly=True) as db:
-        if ecole:
-            school = db.get(School, ecole.upper())
-            if school is None or not staff.allows(Action.read, school.uai, school.academy):
-                raise HTTPException(404)
+    if ecole:
+        school = db.get(School, ecole.upper())
+        if school is None or not staff.allows(Action.read, school.uai, school.academy):
+            raise HTTPException(404)
 
-            def schools(col):
-                return col == school.uai
+        def schools(col):
+            return col == school.uai
 
-            rows = stats.per_class(db, now, school.uai)
-            return View(
-                f"{school.name} ({school.uai})",
-                rows,
-                "class",
-                stats.total(rows),
-                stats.routes(db, schools),
-                stats.timeline(db, schools, since, today),
-                school=school,
-                levels=stats.per_level(rows),
-            )
-        if academie:
-            if not _sees_academy(staff, academie):
-                raise HTTPException(404)
-
-            def schools(col):
-                return and_(
-                    staff.schools_condition(Action.read, col),
-                    col.in_(select(School.uai).where(School.academy == academie)),
-                )
-
-            title = f"Académie : {academie}"
-        else:
-
-            def schools(col):
-                return staff.schools_condition(Action.read, col)
-
-            title = "Mes écoles et établissements"
-        at = snapshot.computed_at(db)
-    if at is None or now - at > snapshot.STALE:
-        snapshot.refresh(state)
-    with state.uow(readonly=True) as db:
-        rows = snapshot.per_school(db, schools)
-        academies = _academies(db, staff) if not academie else []
+        rows = stats.per_class(db, now, school.uai)
         return View(
-            title,
+            f"{school.name} ({school.uai})",
             rows,
-            "school",
+            "class",
             stats.total(rows),
-            snapshot.routes(db, schools),
-            snapshot.timeline(db, schools, since, today),
-            academy=academie or None,
-            academies=academies,
-            computed_at=snapshot.computed_at(db),
+            stats.routes(db, schools),
+            stats.timeline(db, schools, since, today),
+            school=school,
+            levels=stats.per_level(rows),
         )
+    if academie:
+        if not _sees_academy(staff, academie):
+            raise HTTPException(404)
+
+        def schools(col):
+            return and_(
+                staff.schools_condition(Action.read, col),
+                col.in_(select(School.uai).where(School.academy == academie)),
+            )
+
+        title = _("Académie : %(academy)s") % {"academy": academie}
+    else:
+
+        def schools(col):
+            return staff.schools_condition(Action.read, col)
+
+        title = _("Mes écoles et établissements")
+    at = snapshot.computed_at(db)
+    # The worker keeps the snapshot fresh; without it (no snapshot yet, or a stale one) the
+    # figures are counted live, which reads only these schools and writes nothing.
+    fresh = at is not None and now - at <= snapshot.STALE
+    if fresh:
+        rows = snapshot.per_school(db, schools)
+        routes = snapshot.routes(db, schools)
+        timeline = snapshot.timeline(db, schools, since, today)
+    else:
+        rows = stats.per_school(db, now, schools)
+        routes = stats.routes(db, schools)
+        timeline = stats.timeline(db, schools, since, today)
+    return View(
+        title,
+        rows,
+        "school",
+        stats.total(rows),
+        routes,
+        timeline,
+        academy=academie or None,
+        academies=_academies(db, staff) if not academie else [],
+        computed_at=at if fresh else None,
+    )
 
 
 def _sees_academy(staff: Staff, name: str) -> bool:
@@ -124,7 +134,7 @@ def _sees_academy(staff: Staff, name: str) -> bool:
     )
 
 
-def _academies(db, staff: Staff) -> list[str]:
+def _academies(db: Session, staff: Staff) -> list[str]:
     if not any(a.role in (Role.academy, Role.national) for a in staff.assignments):
         return []
     names = db.scalars(
@@ -135,42 +145,55 @@ def _academies(db, staff: Staff) -> list[str]:
     return sorted(n for n in names if n and _sees_academy(staff, n))
 
 
+KIND_NAMES = {"pupil": _("Élèves"), "guardian": _("Représentants légaux")}
+BAR_TITLES = {
+    ("pupil", "class"): _("Comptes élèves par classe"),
+    ("pupil", "school"): _("Comptes élèves par école"),
+    ("guardian", "class"): _("Comptes représentants légaux par classe"),
+    ("guardian", "school"): _("Comptes représentants légaux par école"),
+}
+ROUTE_TITLES = {
+    "pupil": _("Parcours d'activation : élèves"),
+    "guardian": _("Parcours d'activation : représentants légaux"),
+}
+
+
 @router.get("/admin/statistiques")
 @guarded
-def stats_page(request: Request, state: State, ecole: str = "", academie: str = "") -> Response:
-    ctx = signed_in(state, request)
-    view = build_view(state, ctx.staff, ecole, academie)
+def stats_page(
+    request: Request, state: State, db: ReadDb, ecole: str = "", academie: str = ""
+) -> Response:
+    ctx = signed_in(state, db, request)
+    view = build_view(state, db, ctx.staff, ecole, academie)
     if not ecole and not academie and len(view.rows) == 1 and not view.academies:
         return RedirectResponse(f"/admin/statistiques?ecole={view.rows[0].uai}", status_code=303)
     show_guardians = ctx.staff.allows_kind(Action.read, AccountKind.guardian)
     show_pupils = view.school is None or view.school.degree == 2
     kinds = [k for k, shown in (("pupil", show_pupils), ("guardian", show_guardians)) if shown]
-    names = {"pupil": "Élèves", "guardian": "Représentants légaux"}
-    per = "classe" if view.row_kind == "class" else "école"
     bar_rows = view.rows if len(view.rows) <= 60 else []
     context = {
         "view": view,
         "kinds": kinds,
-        "kind_names": names,
+        "kind_names": KIND_NAMES,
         "states": stats.STATE_LABELS,
         "csv_query": f"ecole={ecole}" if ecole else (f"academie={academie}" if academie else ""),
         "charts": {
             kind: charts.state_bars(
                 [(r.label, r.counts(kind)) for r in bar_rows]
-                or [("Total", view.total.counts(kind))],
-                f"Comptes {names[kind].lower()} par {per}",
+                or [(_("Total"), view.total.counts(kind))],
+                BAR_TITLES[kind, view.row_kind],
                 f"bars-{kind}",
             )
             for kind in kinds
         },
         "timeline_chart": charts.timeline(
-            view.timeline, "Comptes activés depuis la rentrée (cumul)", "timeline"
+            view.timeline, _("Comptes activés depuis la rentrée (cumul)"), "timeline"
         ),
         "route_charts": {
             kind: charts.route_bars(
                 view.routes[kind],
                 stats.ROUTE_LABELS,
-                f"Parcours d'activation : {names[kind].lower()}",
+                ROUTE_TITLES[kind],
                 f"routes-{kind}",
             )
             for kind in kinds
@@ -184,9 +207,11 @@ CSV_HEADER = ["uai", "ecole", "niveau", "classe", "type", *stats.STATES, "total"
 
 @router.get("/admin/statistiques.csv")
 @guarded
-def stats_csv(request: Request, state: State, ecole: str = "", academie: str = "") -> Response:
-    ctx = signed_in(state, request)
-    view = build_view(state, ctx.staff, ecole, academie)
+def stats_csv(
+    request: Request, state: State, db: ReadDb, ecole: str = "", academie: str = ""
+) -> Response:
+    ctx = signed_in(state, db, request)
+    view = build_view(state, db, ctx.staff, ecole, academie)
     kinds = [k for k in ("pupil", "guardian") if ctx.staff.allows_kind(Action.read, AccountKind(k))]
     out = io.StringIO()
     out.write("\ufeff")

@@ -1,10 +1,11 @@
 """The statistics snapshot behind the académie dashboards (``StatsSnapshot``).
 
-``refresh(state)`` recomputes every school in one transaction: for each kind of person, one
-scan of the registry joined to the accounts, grouped by school, state, route and activation
-week, then folded by the database into the three metrics. The janitor calls
+``refresh(db, now)`` recomputes every school in the caller's transaction: for each kind of
+person, one scan of the registry joined to the accounts, grouped by school, state, route and
+activation week, then folded by the database into the three metrics. The periodic job calls
 ``refresh_if_stale`` (every ``MAX_AGE``); a dashboard that finds no snapshot, or one older
-than ``STALE``, refreshes it first. Single-school pages stay live (``idp.admin.stats.figures``).
+than ``STALE``, counts its schools live instead. Single-school pages stay live
+(``idp.admin.stats.figures``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from idp.admin.stats.figures import (
     live_account,
     route_of,
 )
+from idp.db import transaction
 from idp.registry.models import Guardianship, Pupil, PupilStatus, School
 from idp.state import AppState
 
@@ -72,37 +74,35 @@ def _base(db: Session, kind: str, now: datetime):
     return query.where(Pupil.status == PupilStatus.enrolled).cte(f"base_{kind}")
 
 
-def refresh(state: AppState) -> int:
-    """Recompute the snapshot; return how many rows it holds."""
-    now = state.clock.now()
+def refresh(db: Session, now: datetime) -> int:
+    """Recompute the snapshot in ``db``'s transaction; return how many rows it holds."""
     since = (now - HISTORY).date().isoformat()
-    with state.uow() as db:
-        db.execute(delete(StatsSnapshot))
-        columns = ["school_uai", "kind", "metric", "key", "n", "computed_at"]
-        for kind in KINDS:
-            base = _base(db, kind, now)
+    db.execute(delete(StatsSnapshot))
+    columns = ["school_uai", "kind", "metric", "key", "n", "computed_at"]
+    for kind in KINDS:
+        base = _base(db, kind, now)
 
-            def part(metric: str, key, *where, base=base, kind=kind):
-                return (
-                    select(
-                        base.c.school,
-                        literal(kind),
-                        literal(metric),
-                        key,
-                        func.count(),
-                        literal(now, StatsSnapshot.computed_at.type),
-                    )
-                    .where(*where)
-                    .group_by(base.c.school, key)
+        def part(metric: str, key, *where, base=base, kind=kind):
+            return (
+                select(
+                    base.c.school,
+                    literal(kind),
+                    literal(metric),
+                    key,
+                    func.count(),
+                    literal(now, StatsSnapshot.computed_at.type),
                 )
-
-            parts = union_all(
-                part("state", base.c.state),
-                part("route", base.c.route, base.c.state == AccountState.active.value),
-                part("week", base.c.week, base.c.week.is_not(None), base.c.week >= since),
+                .where(*where)
+                .group_by(base.c.school, key)
             )
-            db.execute(insert(StatsSnapshot).from_select(columns, parts))
-        return db.scalar(select(func.count()).select_from(StatsSnapshot)) or 0
+
+        parts = union_all(
+            part("state", base.c.state),
+            part("route", base.c.route, base.c.state == AccountState.active.value),
+            part("week", base.c.week, base.c.week.is_not(None), base.c.week >= since),
+        )
+        db.execute(insert(StatsSnapshot).from_select(columns, parts))
+    return db.scalar(select(func.count()).select_from(StatsSnapshot)) or 0
 
 
 def computed_at(db: Session) -> datetime | None:
@@ -110,11 +110,13 @@ def computed_at(db: Session) -> datetime | None:
 
 
 def refresh_if_stale(state: AppState, max_age: timedelta = MAX_AGE) -> int:
-    with state.uow(readonly=True) as db:
+    """For the periodic job (outside requests): recompute when older than ``max_age``."""
+    now = state.clock.now()
+    with transaction(state.sessions) as db:
         at = computed_at(db)
-    if at is not None and state.clock.now() - at < max_age:
-        return 0
-    return refresh(state)
+        if at is not None and now - at < max_age:
+            return 0
+        return refresh(db, now)
 
 
 def per_school(db: Session, schools: SchoolFilter) -> list[Row]:
