@@ -10,6 +10,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 && pyth
 
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 EDUCONNECT_ENV=production
+# SAML signatures and encryption run Debian's xmlsec1 (pysaml2).
+RUN apt-get update && apt-get install -y --no-install-recommends xmlsec1 \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 educonnect
 WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test setup assets messages browser haproxy lint format openapi bench bench-node bench-cluster clean
+.PHONY: run test setup assets messages browser haproxy saml lint format openapi bench bench-node bench-cluster clean
 
 $(BIN)/educonnect $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ $(CATALOGUE).mo: $(CATALOGUE).po $(VENV)/.installed
 messages: $(VENV)/.installed
 	$(BIN)/python scripts/messages.py
 
-setup: $(VENV)/.installed assets $(CATALOGUE).mo
+setup: $(VENV)/.installed assets $(CATALOGUE).mo saml
 
 run: setup
 	EDUCONNECT_ISSUER=http://localhost:$(PORT) $(BIN)/educonnect db upgrade
@@ -49,6 +49,10 @@ browser:
 # The multi-instance test (and bench/cluster_run.py) put Debian's HAProxy in front of the servers.
 haproxy:
 	command -v haproxy >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends haproxy >/dev/null)
+
+# SAML signs and encrypts with Debian's xmlsec1 (pysaml2 runs it as a command).
+saml:
+	command -v xmlsec1 >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends xmlsec1 >/dev/null)
 
 bench: setup
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null)

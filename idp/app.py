@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from idp import operations
 from idp.clock import Clock
 from idp.i18n import _
+from idp.saml.wiring import ensure_saml
 from idp.security.csrf import CsrfCookieMiddleware, CsrfError, csrf_error_handler
 from idp.security.headers import SecurityHeadersMiddleware
 from idp.services import build_state
@@ -54,7 +55,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(state.keys.ensure_keys_at_start)
+        if await run_in_threadpool(state.keys.ensure_keys_at_start):
+            await run_in_threadpool(ensure_saml, state)
         worker = _in_process_worker(state) if background else None
         yield
         if worker:
@@ -94,6 +96,9 @@ _ACCOUNT_ROUTERS = (
     "idp.admin.routes",
     "idp.admin.api.routes",
     "idp.support.routes",
+    "idp.saml.routes",
+    "idp.saml.logout",
+    "idp.saml.api",
 )
 
 
@@ -114,8 +119,10 @@ def _include_routers(app: FastAPI, state: AppState) -> None:
             app.include_router(importlib.import_module(name).router)
     if state.settings.demo_enabled:
         from idp.demo import routes as demo
+        from idp.saml import demo_sp
 
         app.include_router(demo.router)
+        app.include_router(demo_sp.router)
     if state.settings.franceconnect_simulator:
         from idp.accounts.franceconnect.wiring import mount_simulator
 

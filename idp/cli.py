@@ -196,6 +196,7 @@ def _attach_groups() -> None:
     from idp.janitor import janitor_command
     from idp.outbox.cli import outbox_command
     from idp.registry.cli import accounts_group, import_group
+    from idp.saml.cli import saml_group
     from idp.worker.cli import worker_command
 
     accounts_group.add_command(force_password_change_command, "force-password-change")
@@ -205,6 +206,7 @@ def _attach_groups() -> None:
     main.add_command(staff_group, "staff")
     main.add_command(janitor_command, "janitor")
     main.add_command(worker_command, "worker")
+    main.add_command(saml_group, "saml")
 
 
 _attach_groups()

@@ -12,6 +12,7 @@ from idp.oidc.interaction import Interactions
 from idp.oidc.keys import KeyManager
 from idp.oidc.server import Server
 from idp.oidc.tokens import TokenService
+from idp.saml.wiring import make_saml
 from idp.security.audit import Audit
 from idp.security.sealing import Seals
 from idp.security.stores import make_stores
@@ -49,4 +50,5 @@ def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
         interactions=Interactions(seals.browser("interaction")),
         seals=seals,
         messenger=Messenger(settings, clock),
+        saml=make_saml(settings, sessions, clock, seals),
     )

@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     )
     support_ticket_retention_days: int = 365
 
+    #: PEM certificate of a SAML federation: signed SP metadata must verify against it.
+    saml_federation_cert: str | None = None
+
     log_level: str = "INFO"
     #: ``text`` (development) or ``json``: one JSON object per stdout line (time, level, event,
     #: request id, route, status, duration, client id), for a log collector.

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from idp.oidc.keys import KeyManager
     from idp.oidc.server import Server
     from idp.oidc.tokens import TokenService
+    from idp.saml.wiring import Saml
     from idp.security.audit import Audit
     from idp.security.sealing import Seals
     from idp.security.stores import Stores
@@ -45,6 +46,8 @@ class AppState:
     interactions: Interactions
     seals: Seals
     messenger: Messenger
+    #: The SAML identity provider's keys and pysaml2 server (``idp.saml.wiring``).
+    saml: Saml
     #: The FranceConnect client and the hook that sends /logout through FranceConnect's
     #: logout, when FranceConnect is on (``idp.accounts.franceconnect.wiring``).
     franceconnect: FranceConnectConnector | None = None

@@ -11,6 +11,7 @@ Who is there, and what for:
   Karim BENALI (+33698765432; child born 2011-01-20, collège): registry guardians without an
   account, matching the FranceConnect simulator's identities;
 - Luc MOREAU (``l.moreau``, notified) and his daughter Emma (``e.moreau``, notified pupil);
+- Lucas DURAND (``l.durand``, active pupil, Sophie's son at the collège): logs in at once;
 - Nadia PETIT (+33611223344, one child in the école): no account, for SMS self-registration.
 """
 
@@ -42,6 +43,7 @@ SOPHIE_PASSWORD = "Demo-educonnect-2026"
 SOPHIE_EMAIL = "sophie.durand@example.fr"
 LUC_PASSWORD = "abcd-efgh-jkmn"
 EMMA_PASSWORD = "pqrs-tuvw-xyz2"
+LUCAS_PASSWORD = "Demo-eleve-2026"
 
 MEF = {"6EME": "10010012110", "5EME": "10110001110", "4EME": "10210001110"}
 ADDRESS = {"address_lines": ["12 rue de la Liberté"], "postal_code": "21000", "city": "DIJON"}
@@ -151,8 +153,20 @@ def seed_demo_registry(
                 Pupil.source == Source.siecle, Pupil.source_id == "20004"
             )
             emma.pupil_id = db.scalar(query)
+        lucas, created = _ensure(
+            db, passwords, now, AccountKind.pupil, "l.durand", "Lucas", "DURAND", LUCAS_PASSWORD
+        )
+        if created:  # an activated pupil account, to log in with at once (SAML demo SP)
+            lucas.state = AccountState.active
+            lucas.activated_at = lucas.password_changed_at = now
+            lucas.notified_at = lucas.notification_expires_at = None
+        if lucas.pupil_id is None:
+            query = select(Pupil.id).where(
+                Pupil.source == Source.siecle, Pupil.source_id == "20001"
+            )
+            lucas.pupil_id = db.scalar(query)
         db.flush()
-        states = {a.username: a.state.value for a in (sophie, luc, emma)}
+        states = {a.username: a.state.value for a in (sophie, luc, emma, lucas)}
     return [
         _login(
             "guardian",
@@ -170,6 +184,13 @@ def seed_demo_registry(
         ),
         _login(
             "pupil", "e.moreau", EMMA_PASSWORD, states, _("Emma MOREAU (4A) : compte élève notifié")
+        ),
+        _login(
+            "pupil",
+            "l.durand",
+            LUCAS_PASSWORD,
+            states,
+            _("Lucas DURAND (5A) : compte élève activé"),
         ),
     ]
 

@@ -53,6 +53,9 @@ def seed(settings: Settings) -> list[dict]:
     state = build_state(settings)
     state.keys.ensure_keys()
     ensure_demo_client(state)
+    from idp.saml.demo_sp import ensure_demo_sp
+
+    ensure_demo_sp(state)
     from idp.admin.demo import seed_demo_staff
     from idp.demo.registry import seed_demo_registry
 

@@ -70,6 +70,8 @@ def authorize(
 ) -> Response:
     """Run (or resume) an authorization request in the request's transaction.
     ``token`` is a session opened by this very request (its cookie is not sent back yet)."""
+    if pending.extra.get("resume"):
+        return resume_elsewhere(state, pending)
     with bound(db):
         req = OAuthRequest(request, params=pending.params)
         found = current_session(state, db, request, token)
@@ -115,6 +117,16 @@ def authorize(
         except OAuth2Error as error:
             error.state = req.payload.state
             return error_response(state, request, error)
+
+
+def resume_elsewhere(state: AppState, pending: Pending) -> Response:
+    """A pending request of another protocol (SAML) names the local path that resumes it; the
+    hosted pages, which end here, send it back there."""
+    target = str(pending.extra["resume"])
+    if not target.startswith("/") or target.startswith("//"):
+        raise ValueError("resume must be a local path")
+    query = urlencode({"auth": state.interactions.seal(pending)})
+    return RedirectResponse(f"{target}?{query}", status_code=303)
 
 
 class _NotSupported(OAuth2Error):

@@ -25,6 +25,7 @@ def test_demo_registry(sessions, settings, db, tmp_path):
         ("guardian", "s.durand", "active"),
         ("guardian", "l.moreau", "notified"),
         ("pupil", "e.moreau", "notified"),
+        ("pupil", "l.durand", "active"),
     ]
     passwords = Passwords(settings)
     for login in logins:
