@@ -71,6 +71,9 @@ def configure(log_format: str, level: str) -> None:
     root = logging.getLogger()
     root.handlers = [h for h in root.handlers if h.get_name() != "educonnect"] + [handler]
     root.setLevel(level.upper())
+    # Python's warnings (a library's deprecation notice at import) are log records too, so
+    # that every line on stdout keeps the chosen format.
+    logging.captureWarnings(True)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True

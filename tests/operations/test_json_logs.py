@@ -42,6 +42,8 @@ def test_every_line_is_json_without_secrets(server, database_url, redis_url):
         browser.login("j.martin", "wrong password")
     server.stop()
     lines = [line for line in server.lines() if line.strip()]
+    bad = [line for line in lines if not line.lstrip().startswith("{")]
+    assert not bad, bad[:5]
     entries = [json.loads(line) for line in lines]  # every line parses
     assert entries and all({"time", "level", "event"} <= e.keys() for e in entries)
     ours = [e for e in entries if e.get("request_id") == "flow-1"]
