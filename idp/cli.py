@@ -41,8 +41,9 @@ def serve(host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        # The app reads forwarding headers itself (idp.net, EDUCONNECT_TRUSTED_PROXIES) and
-        # writes its own access line (uvicorn's would print codes and tokens in query strings).
+        # The app reads forwarding headers itself (idp.observability.net, with
+        # EDUCONNECT_TRUSTED_PROXIES) and writes its own access line (uvicorn's would print
+        # codes and tokens in query strings).
         proxy_headers=False,
         access_log=False,
         log_level=settings.log_level.lower(),

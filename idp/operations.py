@@ -12,10 +12,9 @@ from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, Response
 
-from idp import faults
-from idp.net import ClientAddressMiddleware, TrustedProxies, parse_address
-from idp.observability import tracing
+from idp.observability import faults, tracing
 from idp.observability.metrics import OutboxCollector, exposition
+from idp.observability.net import ClientAddressMiddleware, TrustedProxies, parse_address
 from idp.observability.requests import RequestMiddleware
 from idp.state import AppState
 

@@ -7,8 +7,16 @@ from idp.accounts.passwords import Passwords
 from idp.clock import Clock
 from idp.db import make_engine, make_session_factory
 from idp.messaging.messenger import Messenger
-from idp.oidc.endpoints import register_all
+from idp.oidc.grants import (
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    IdToken,
+    PrivateKeyJwt,
+    RefreshTokenGrant,
+    S256CodeChallenge,
+)
 from idp.oidc.interaction import Interactions
+from idp.oidc.introspection import Introspection, Revocation
 from idp.oidc.keys import KeyManager
 from idp.oidc.server import Server
 from idp.oidc.tokens import TokenService
@@ -52,3 +60,17 @@ def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
         messenger=Messenger(settings, clock),
         saml=make_saml(settings, sessions, clock, seals),
     )
+
+
+def register_all(server: Server) -> None:
+    """What the authorization server offers, in one place: the grants with their extensions
+    (PKCE S256 required, OpenID Connect ID tokens), client authentication, introspection
+    (RFC 7662) and revocation (RFC 7009)."""
+    server.register_grant(
+        AuthorizationCodeGrant, [S256CodeChallenge(required=True), IdToken(server)]
+    )
+    server.register_grant(RefreshTokenGrant)
+    server.register_grant(ClientCredentialsGrant)
+    server.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD, PrivateKeyJwt(server))
+    server.register_endpoint(Introspection(server))
+    server.register_endpoint(Revocation(server))

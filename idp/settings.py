@@ -136,20 +136,20 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies", "metrics_allowed")
     @classmethod
     def _networks(cls, value: str) -> str:
-        from idp.net import parse_networks
+        from idp.observability.net import parse_networks
 
         parse_networks(value)  # a typo in a CIDR refuses to start rather than trusting nobody
         return value
 
     @cached_property
     def trusted_proxy_networks(self) -> tuple:
-        from idp.net import parse_networks
+        from idp.observability.net import parse_networks
 
         return parse_networks(self.trusted_proxies)
 
     @cached_property
     def metrics_networks(self) -> tuple:
-        from idp.net import parse_networks
+        from idp.observability.net import parse_networks
 
         return parse_networks("127.0.0.0/8,::1," + self.metrics_allowed)
 

@@ -15,8 +15,8 @@ from idp.settings import Settings
 if TYPE_CHECKING:
     from federation.franceconnect import FranceConnectConnector
     from idp.accounts.passwords import Passwords
-    from idp.faults import Outages
     from idp.messaging.messenger import Messenger
+    from idp.observability.faults import Outages
     from idp.oidc.interaction import Interactions
     from idp.oidc.keys import KeyManager
     from idp.oidc.server import Server

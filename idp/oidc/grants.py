@@ -1,4 +1,4 @@
-"""The grants and the client authentication they accept (registered by ``idp.oidc.endpoints``).
+"""The grants and the client authentication they accept (registered by ``idp.services``).
 
 - Authorization code (RFC 6749 §4.1) with PKCE (RFC 7636, S256 only, required for public
   clients) and OpenID Connect (Core §3.1): codes single-use, replay revokes the family.

@@ -104,7 +104,7 @@ class KeyManager:
     def ensure_keys_at_start(self) -> bool:
         """``ensure_keys`` that lets the server start without a database: the keys are then
         created or loaded on first use (``_current``). Returns whether they are loaded."""
-        from idp.faults import DATABASE_ERRORS
+        from idp.observability.faults import DATABASE_ERRORS
 
         try:
             self.ensure_keys()

@@ -6,7 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from idp.app import create_app
-from idp.net import TrustedProxies, client_address, parse_networks
+from idp.observability.net import TrustedProxies, client_address, parse_networks
 from tests.conftest import make_settings
 
 LOOPBACK = TrustedProxies(parse_networks("127.0.0.1,::1"))
@@ -123,7 +123,7 @@ class TestScheme:
     def test_forwarded_proto_only_from_a_trusted_peer(self):
         import asyncio
 
-        from idp.net import ClientAddressMiddleware
+        from idp.observability.net import ClientAddressMiddleware
 
         seen = {}
 
