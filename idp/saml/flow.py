@@ -237,10 +237,11 @@ def consent_page(
     )
     return state.templates.render(
         request,
-        "saml/consent.html",
+        # The OpenID consent page: same question, the released attributes for the scopes.
+        "consent.html",
         {
-            "service_name": sp.name,
-            "descriptions": descriptions,
+            "client_name": sp.name,
+            "scopes": [(None, description) for description in descriptions],
             "action": CONSENT,
             "hidden": {"auth": state.interactions.seal(pending)},
         },
