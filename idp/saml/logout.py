@@ -29,7 +29,7 @@ from idp.oidc.interaction import Pending, clear_session_cookie
 from idp.oidc.logout import end_session
 from idp.saml import flow, inbound
 from idp.saml.models import ServiceProvider
-from idp.saml.routes import MAX_RELAY_STATE, SamlForm, refused
+from idp.saml.routes import SamlForm, read_checked, refused
 from idp.saml.server import LOGOUT, SLO_POST, SLO_REDIRECT
 from idp.saml.wiring import saml_of
 from idp.state import AppState
@@ -43,19 +43,7 @@ def _read(
 ) -> Response:
     now = state.clock.now()
     try:
-        if len(relay) > MAX_RELAY_STATE:
-            raise inbound.Refused("relay_state_too_long")
-        idp = saml_of(state).idps.get(db)
-        got = inbound.read_request(
-            db,
-            idp,
-            raw=raw,
-            binding=binding,
-            query=request.url.query,
-            relay_state=relay,
-            now=now,
-            tag="LogoutRequest",
-        )
+        got = read_checked(state, db, request, raw, relay, binding, tag="LogoutRequest")
         if not got.sp.slo:
             raise inbound.Refused("no_slo_endpoint", got.sp.entity_id)
         inbound.remember(db, got.sp, got.request_id, now)

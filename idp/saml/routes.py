@@ -83,17 +83,38 @@ def metadata(state: State, db: ReadDb) -> Response:
     )
 
 
+def read_checked(
+    state: AppState,
+    db: Session,
+    request: Request,
+    raw: str | None,
+    relay: str,
+    binding: str,
+    tag: str = "AuthnRequest",
+) -> inbound.Inbound:
+    """A request from an SP, checked (RelayState, decoding, issuer, signature, instant); the
+    caller remembers its id once its own checks pass. Raises ``inbound.Refused``."""
+    if len(relay) > MAX_RELAY_STATE:
+        raise inbound.Refused("relay_state_too_long")
+    idp = saml_of(state).idps.get(db)
+    return inbound.read_request(
+        db,
+        idp,
+        raw=raw,
+        binding=binding,
+        query=request.url.query,
+        relay_state=relay,
+        now=state.clock.now(),
+        tag=tag,
+    )
+
+
 def _start(
     state: AppState, db: Session, request: Request, raw: str | None, relay: str, binding: str
 ) -> Response:
     now = state.clock.now()
     try:
-        if len(relay) > MAX_RELAY_STATE:
-            raise inbound.Refused("relay_state_too_long")
-        idp = saml_of(state).idps.get(db)
-        got = inbound.read_request(
-            db, idp, raw=raw, binding=binding, query=request.url.query, relay_state=relay, now=now
-        )
+        got = read_checked(state, db, request, raw, relay, binding)
         acs = inbound.choose_acs(got.sp, got.message)
         inbound.remember(db, got.sp, got.request_id, now)
     except inbound.Refused as exc:
